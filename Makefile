@@ -1,0 +1,186 @@
+# staged-ports: one small server, four concurrency models, measured.
+#
+#   make                      build everything (optimised)
+#   make test                 build, then run every test that exists (alias: make check)
+#   make test-stageN          unit tests plus stage N's suites
+#   make stageN               build one stage
+#   make test SANITIZE=address    the same under ASan+UBSan   (build/asan/)
+#   make test SANITIZE=thread     the same under TSan         (build/tsan/)
+#   make lint                 clang-format check and cppcheck
+#   make fuzz                 libFuzzer on the RESP parser (FUZZ_SECONDS=60)
+#   make diff-A-B             the port from stage A to stage B, e.g. make diff-2-3
+#   make clean
+#
+# Missing Debian packages are installed on first use by scripts/deps.sh.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+# ==== Build variant =========================================================
+
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+  VARIANT := release
+  OPT := -O2
+else ifeq ($(SANITIZE),address)
+  VARIANT := asan
+  OPT := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),thread)
+  VARIANT := tsan
+  OPT := -O1 -fsanitize=thread -fno-omit-frame-pointer
+else
+  $(error SANITIZE must be empty, 'address' or 'thread', not '$(SANITIZE)')
+endif
+
+B := build/$(VARIANT)
+DEPS_STAMP := build/.deps
+
+CC := gcc
+CFLAGS := -std=c11 -Wall -Wextra -Werror -g $(OPT) -D_GNU_SOURCE -MMD -MP
+LDFLAGS := $(OPT)
+
+# pkg-config runs only when a rule needs the flags, after deps.sh has
+# installed the packages that provide the .pc files.
+UV_CFLAGS = $(shell pkg-config --cflags libuv)
+UV_LIBS = $(shell pkg-config --libs libuv)
+CUNIT_CFLAGS = $(shell pkg-config --cflags cunit)
+CUNIT_LIBS = $(shell pkg-config --libs cunit)
+HIREDIS_CFLAGS = $(shell pkg-config --cflags hiredis)
+HIREDIS_LIBS = $(shell pkg-config --libs hiredis)
+
+# Sanitizer runtimes: stop at the first error and fail the process, so a
+# report can never scroll past in a passing run.
+export ASAN_OPTIONS ?= abort_on_error=0:halt_on_error=1:detect_leaks=1:exitcode=86
+export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1:exitcode=86
+export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:exitcode=86
+
+# ==== Set-up =================================================================
+
+# One stamp per group of packages, so each group is checked once.
+$(DEPS_STAMP)-%: scripts/deps.sh
+	@mkdir -p $(@D)
+	scripts/deps.sh $*
+	@touch $@
+
+# ==== common/ ================================================================
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
+LIBCOMMON := $(B)/libcommon.a
+
+$(B)/%.o: %.c | $(DEPS_STAMP)-build
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Icommon -Itests $(UV_CFLAGS) $(CUNIT_CFLAGS) $(HIREDIS_CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# ==== Stages =================================================================
+
+# A stage exists once its folder has a server.c.
+STAGES := $(sort $(patsubst %/,%,$(dir $(wildcard stage*/server.c))))
+STAGE_BINS := $(STAGES:%=$(B)/bin/%)
+
+# Stages 3 and 4 link libuv; linking it into all four costs nothing.
+define stage_rules
+$(B)/bin/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(LIBCOMMON)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(UV_LIBS) -lpthread
+endef
+$(foreach s,$(STAGES),$(eval $(call stage_rules,$(s))))
+
+# make stage1 .. make stage4
+$(foreach s,$(STAGES),$(eval $(firstword $(subst -, ,$(s))): $(B)/bin/$(s)))
+
+# ==== Tests ==================================================================
+
+HARNESS_OBJ := $(B)/tests/harness.o
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(HARNESS_OBJ) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(CUNIT_LIBS) $(HIREDIS_LIBS) $(UV_LIBS) -lpthread
+
+# Unit tests of a stage's own modules (stage 2's pool, stage 4's queue lock)
+# compile against that stage's folder and link its object.
+$(B)/tests/unit/test_pool.o: CFLAGS += -Istage2-pool
+$(B)/tests/test_pool: $(B)/stage2-pool/pool.o
+$(B)/tests/unit/test_qlock.o: CFLAGS += -Istage4-offload
+$(B)/tests/test_qlock: $(B)/stage4-offload/qlock.o
+
+# Runs one test binary and reports its name; stops make on failure.
+define run_test
+	@echo "==== $(1) $(2)"
+	@$(1) $(2)
+endef
+
+-include tests/stages.mk
+
+ALL_TARGETS := $(LIBCOMMON) $(STAGE_BINS) $(UNIT_BINS) $(EXTRA_TEST_BINS)
+
+all: $(ALL_TARGETS)
+
+# A recipe line cannot span lines inside a function call; a foreach that
+# runs one command per binary joins them with this newline instead.
+define newline
+
+
+endef
+
+test-unit: $(UNIT_BINS)
+	$(foreach t,$(UNIT_BINS),$(call run_test,$(t))$(newline))
+
+test: test-unit $(addprefix test-,$(STAGE_NAMES))
+	@echo "==== all tests passed ($(VARIANT))"
+
+check: test
+
+# ==== Lint ===================================================================
+
+LINT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
+
+lint: | $(DEPS_STAMP)-lint
+	clang-format --dry-run -Werror $(LINT_FILES)
+	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
+	  --inline-suppr --suppress=missingIncludeSystem -Icommon $(LINT_FILES)
+
+format: | $(DEPS_STAMP)-lint
+	clang-format -i $(LINT_FILES)
+
+# ==== Fuzzing ================================================================
+
+FUZZ_SECONDS ?= 60
+FUZZ_BIN := build/fuzz/fuzz_resp
+FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=all -Icommon
+
+$(FUZZ_BIN): tests/fuzz/fuzz_resp.c $(COMMON_SRC) $(wildcard common/*.h) | $(DEPS_STAMP)-fuzz $(DEPS_STAMP)-build
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_resp.c $(COMMON_SRC) -o $@
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p build/fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	  -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus
+
+# ==== Diffs between stages ===================================================
+
+# make diff-1-2: what the port from stage 1 to stage 2 changes. git diff
+# --no-index gives stable headers (no timestamps) and works outside a repo.
+STAGE_DIR = $(firstword $(wildcard stage$(1)-*))
+diff-%:
+	@a=$(call STAGE_DIR,$(word 1,$(subst -, ,$*))); b=$(call STAGE_DIR,$(word 2,$(subst -, ,$*))); \
+	if [ -z "$$a" ] || [ -z "$$b" ]; then echo "usage: make diff-A-B with stages A and B (1-4)" >&2; exit 2; fi; \
+	git --no-pager diff --no-index --stat $$a $$b; \
+	git --no-pager diff --no-index $$a $$b; true
+
+# ==== Housekeeping ============================================================
+
+clean:
+	rm -rf build
+
+.PHONY: all test test-unit check lint format fuzz clean $(foreach s,$(STAGES),$(firstword $(subst -, ,$(s))))
+
+-include $(shell find build -name '*.d' 2>/dev/null)

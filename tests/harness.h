@@ -1,0 +1,31 @@
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <CUnit/CUnit.h>
+
+/*
+ * The one main() every CUnit binary in tests/ uses.
+ *
+ * Each test file declares its suites as a CU_SuiteInfo array and ends with
+ *
+ *     int main(int argc, char **argv) { return harness_main(argc, argv, suites); }
+ *
+ * harness_main() runs the suites in CUnit's basic mode and returns what a
+ * test binary must return: 0 only when every suite set up and every
+ * assertion passed (CU_basic_run_tests() itself returns 0 even when tests
+ * fail). It also bounds each test: a test that runs longer than
+ * HARNESS_TEST_TIMEOUT seconds (environment, default 60) is reported by name
+ * and the binary exits 1, so no test can hang a run.
+ *
+ * Arguments: [-s SUITE] [-t TEST] run only the named suite or test; any
+ * other arguments are left for the test file in harness_argc/harness_argv
+ * (the conformance suite takes the path of the server binary there).
+ */
+
+int harness_main(int argc, char **argv, CU_SuiteInfo *suites);
+
+/* Arguments that harness_main() did not consume, argv[0] included. */
+extern int harness_argc;
+extern char **harness_argv;
+
+#endif /* HARNESS_H */

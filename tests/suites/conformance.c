@@ -1,0 +1,1293 @@
+/*
+ * The conformance suite: what every stage must do, whatever its
+ * concurrency model. It runs against the server binary named on the
+ * command line (see tests/stages.mk) and tests only behaviour common to
+ * all four stages: replies byte for byte, the protocol's corner cases,
+ * many clients at once, persistence and a clean shutdown.
+ *
+ * Every test starts its own server with --port 0 and ends by stopping it
+ * with SIGTERM, asserting a clean exit 0. Replies are checked against
+ * common/cmd.h's contract; the rows marked REDIS are byte-identical to
+ * what redis-server 7.0.15 sends for the same request.
+ */
+
+#include "harness.h"
+#include "support/client.h"
+#include "support/expect.h"
+#include "support/hiredis_client.h"
+#include "support/server.h"
+#include "support/server_log.h"
+
+#include "buf.h"
+#include "digest.h"
+#include "dump.h"
+#include "store.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ==== Small helpers ====================================================== */
+
+/* The stage's name, as INFO reports it: the binary's file name. */
+static const char *stage_name(void)
+{
+    static char copy[256];
+    snprintf(copy, sizeof copy, "%s", server_binary());
+    return basename(copy);
+}
+
+/* Appends "$len\r\n<p>\r\n": the bulk reply for p[0..len). */
+static void add_bulk(buf_t *b, const void *p, size_t len)
+{
+    buf_printf(b, "$%zu\r\n", len);
+    buf_append(b, p, len);
+    buf_append(b, "\r\n", 2);
+}
+
+/* Appends one multibulk request made of two or three binary arguments. */
+static void add_command(buf_t *b, const char *name, const void *a1, size_t l1, const void *a2,
+                        size_t l2)
+{
+    const char *argv[3] = {name, a1, a2};
+    size_t lens[3] = {strlen(name), l1, l2};
+    client_format_command(b, a2 != NULL ? 3 : 2, argv, lens);
+}
+
+/* Fills p[0..len) with bytes that cover every value, NUL, CR and LF
+ * included, in an order that a shifted or truncated copy does not repeat. */
+static void fill_pattern(char *p, size_t len, unsigned seed)
+{
+    unsigned x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < len; i++) {
+        x = x * 1103515245u + 12345u;
+        p[i] = (char)(x >> 16);
+    }
+}
+
+/* The DIGEST reply for value[0..len) hashed `rounds` times. */
+static void add_digest_reply(buf_t *b, const void *value, size_t len, long long rounds)
+{
+    char hex[17];
+    digest_hex(digest_fnv1a(value, len, rounds), hex);
+    add_bulk(b, hex, 16);
+}
+
+/* ==== Commands: every reply and error, byte for byte ===================== */
+
+enum { REDIS, OURS }; /* whether redis-server 7.0.15 sends the same bytes */
+
+typedef struct command_case {
+    int source;
+    const char *request; /* inline form, without CRLF; no quotes, no escapes */
+    const char *reply;
+} command_case_t;
+
+#define WRONG_ARGS(name) "-ERR wrong number of arguments for '" name "' command\r\n"
+#define NOT_INTEGER      "-ERR value is not an integer or out of range\r\n"
+
+/* Run in order on one connection of a fresh server: later rows depend on
+ * the keys earlier rows set. */
+static const command_case_t command_cases[] = {
+    {REDIS, "PING", "+PONG\r\n"},
+    {REDIS, "ping", "+PONG\r\n"},
+    {REDIS, "PiNg", "+PONG\r\n"},
+    {REDIS, "PING hello", "$5\r\nhello\r\n"},
+    {REDIS, "PING a b", WRONG_ARGS("ping")},
+    {REDIS, "ECHO hi", "$2\r\nhi\r\n"},
+    {REDIS, "ECHO", WRONG_ARGS("echo")},
+    {REDIS, "ECHO a b", WRONG_ARGS("echo")},
+    {REDIS, "DBSIZE", ":0\r\n"},
+    {REDIS, "DBSIZE x", WRONG_ARGS("dbsize")},
+    {REDIS, "GET k", "$-1\r\n"},
+    {REDIS, "SET k v", "+OK\r\n"},
+    {REDIS, "GET k", "$1\r\nv\r\n"},
+    {REDIS, "GET K", "$-1\r\n"}, /* keys are case-sensitive */
+    {REDIS, "set k value2", "+OK\r\n"},
+    {REDIS, "get k", "$6\r\nvalue2\r\n"},
+    {REDIS, "SET k", WRONG_ARGS("set")},
+    {REDIS, "SET k v x", "-ERR syntax error\r\n"},
+    {REDIS, "GET", WRONG_ARGS("get")},
+    {REDIS, "GET a b", WRONG_ARGS("get")},
+    {REDIS, "EXISTS k", ":1\r\n"},
+    {REDIS, "EXISTS k k nokey", ":2\r\n"},
+    {REDIS, "EXISTS", WRONG_ARGS("exists")},
+    {REDIS, "SET a 1", "+OK\r\n"},
+    {REDIS, "DEL nokey", ":0\r\n"},
+    {REDIS, "DEL k a nokey", ":2\r\n"},
+    {REDIS, "EXISTS k a", ":0\r\n"},
+    {REDIS, "DEL", WRONG_ARGS("del")},
+    {REDIS, "INCR n", ":1\r\n"},
+    {REDIS, "INCR n", ":2\r\n"},
+    {REDIS, "GET n", "$1\r\n2\r\n"},
+    {REDIS, "SET n -5", "+OK\r\n"},
+    {REDIS, "INCR n", ":-4\r\n"},
+    {REDIS, "SET s abc", "+OK\r\n"},
+    {REDIS, "INCR s", NOT_INTEGER},
+    {REDIS, "SET s 01", "+OK\r\n"},
+    {REDIS, "INCR s", NOT_INTEGER},
+    {REDIS, "SET s 1.5", "+OK\r\n"},
+    {REDIS, "INCR s", NOT_INTEGER},
+    {REDIS, "SET s 9223372036854775808", "+OK\r\n"},
+    {REDIS, "INCR s", NOT_INTEGER},
+    {REDIS, "GET s", "$19\r\n9223372036854775808\r\n"},
+    {REDIS, "SET m 9223372036854775807", "+OK\r\n"},
+    {REDIS, "INCR m", "-ERR increment or decrement would overflow\r\n"},
+    {REDIS, "GET m", "$19\r\n9223372036854775807\r\n"},
+    {REDIS, "SET m -9223372036854775808", "+OK\r\n"},
+    {REDIS, "INCR m", ":-9223372036854775807\r\n"},
+    {REDIS, "INCR", WRONG_ARGS("incr")},
+    {REDIS, "INCR a b", WRONG_ARGS("incr")},
+    {REDIS, "DBSIZE", ":3\r\n"},
+    {REDIS, "CONFIG GET save", "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"},
+    {REDIS, "CONFIG GET appendonly", "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"},
+    {REDIS, "config get SAVE", "*2\r\n$4\r\nSAVE\r\n$0\r\n\r\n"},
+    {REDIS, "CONFIG GET appendon*", "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"},
+    {REDIS, "CONFIG GET s?ve", "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"},
+    {REDIS, "CONFIG GET nosuch", "*0\r\n"},
+    {REDIS, "CONFIG GET nosuch*", "*0\r\n"},
+    {REDIS, "CONFIG", WRONG_ARGS("config")},
+    {REDIS, "CONFIG GET", WRONG_ARGS("config|get")},
+    {REDIS, "CONFIG FOO", "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n"},
+    {OURS, "COMMAND", "*0\r\n"},
+    {REDIS, "FOO", "-ERR unknown command 'FOO', with args beginning with: \r\n"},
+    {REDIS, "FOO bar baz",
+     "-ERR unknown command 'FOO', with args beginning with: 'bar' 'baz' \r\n"},
+    {REDIS, "DEBUG SLEEP 0", "+OK\r\n"},
+    {REDIS, "debug sleep 0.01", "+OK\r\n"},
+    {REDIS, "DEBUG", WRONG_ARGS("debug")},
+    {REDIS, "DEBUG FOO",
+     "-ERR unknown subcommand or wrong number of arguments for 'FOO'. Try DEBUG HELP.\r\n"},
+    {OURS, "DEBUG SLEEP x", "-ERR value is not a valid float\r\n"},
+    {OURS, "DIGEST nokey 1", "$-1\r\n"},
+    {OURS, "DIGEST n", WRONG_ARGS("digest")},
+    {OURS, "DIGEST n x", NOT_INTEGER},
+    {OURS, "DIGEST n 0", "-ERR rounds must be between 1 and 100000000\r\n"},
+    {OURS, "SAVE", "-ERR no dump file configured: start the server with --dbfile PATH\r\n"},
+    {REDIS, "SAVE x", WRONG_ARGS("save")},
+    {REDIS, "PING", "+PONG\r\n"}, /* still served after all those errors */
+};
+
+#define COMMAND_CASES (sizeof command_cases / sizeof command_cases[0])
+
+/* Turns an inline request ("SET k v") into the same request in RESP
+ * multibulk form. */
+static void inline_to_multibulk(const char *line, buf_t *out)
+{
+    const char *argv[8];
+    size_t lens[8];
+    size_t argc = 0;
+    for (const char *p = line; *p != '\0' && argc < 8;) {
+        size_t n = strcspn(p, " ");
+        argv[argc] = p;
+        lens[argc++] = n;
+        p += n;
+        p += strspn(p, " ");
+    }
+    client_format_command(out, argc, argv, lens);
+}
+
+static void run_command_cases(int multibulk)
+{
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int fd = CONNECT(srv.port);
+
+    for (size_t i = 0; i < COMMAND_CASES; i++) {
+        buf_t req = BUF_INIT;
+        if (multibulk)
+            inline_to_multibulk(command_cases[i].request, &req);
+        else
+            buf_printf(&req, "%s\r\n", command_cases[i].request);
+        CU_BOOL ok = EXPECT_REPLY_BIN(fd, req.data, req.len, command_cases[i].reply,
+                                      strlen(command_cases[i].reply));
+        buf_free(&req);
+        if (!ok)
+            break; /* the rows after it depend on it */
+    }
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
+static void test_commands_inline(void)
+{
+    run_command_cases(0);
+}
+
+static void test_commands_multibulk(void)
+{
+    run_command_cases(1);
+}
+
+/* QUIT answers +OK, then the server closes the connection without running
+ * anything sent after it. */
+static void test_quit(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+
+    int fd = CONNECT(srv.port);
+    EXPECT_REPLY(fd, "QUIT\r\n", "+OK\r\n");
+    EXPECT_CLOSED(fd);
+    close(fd);
+
+    fd = CONNECT(srv.port);
+    EXPECT_REPLY(fd, "*1\r\n$4\r\nquit\r\n*3\r\n$3\r\nSET\r\n$5\r\nafter\r\n$1\r\n1\r\n",
+                 "+OK\r\n");
+    EXPECT_CLOSED(fd);
+    close(fd);
+
+    fd = CONNECT(srv.port);
+    EXPECT_REPLY(fd, "GET after\r\n", "$-1\r\n");
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
+/* INFO is one bulk string with the stage's name and the client count. */
+static void test_info(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int a = CONNECT(srv.port);
+    EXPECT_REPLY(a, "SET somekey 1\r\n", "+OK\r\n");
+
+    buf_t reply = BUF_INIT, stage = BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(client_roundtrip(a, "INFO\r\n", &reply), 0);
+    /* One bulk string whose lines all end in CRLF. */
+    CU_ASSERT(reply.len > 4 && reply.data[0] == '$');
+    CU_ASSERT(reply.len > 4 && memcmp(reply.data + reply.len - 4, "\r\n\r\n", 4) == 0);
+    buf_append(&reply, "", 1);
+    buf_printf(&stage, "\r\nstage:%s\r\n", stage_name());
+    buf_append(&stage, "", 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply.data, stage.data));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply.data, "\r\nconnected_clients:1\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply.data, "\r\nkeys:1\r\n"));
+    buf_free(&reply);
+    buf_free(&stage);
+
+    int b = CONNECT(srv.port);
+    EXPECT_REPLY(b, "PING\r\n", "+PONG\r\n");
+    CU_ASSERT_EQUAL(INFO_FIELD(a, "connected_clients"), 2);
+    close(b);
+    /* The server notices b's departure in its own time. */
+    EXPECT_INFO_REACHES(a, "connected_clients", 1, 3000);
+    close(a);
+    STOP_SERVER(&srv);
+}
+
+/* DIGEST of a set key is the FNV-1a of common/digest.h, binary safe. */
+static void test_digest(void)
+{
+    static const char value[] = "hello\0world\r\n";
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int fd = CONNECT(srv.port);
+
+    buf_t req = BUF_INIT, exp = BUF_INIT;
+    add_command(&req, "SET", "d", 1, value, sizeof value - 1);
+    add_command(&req, "DIGEST", "d", 1, "1", 1);
+    add_command(&req, "DIGEST", "d", 1, "1000", 4);
+    buf_append_str(&exp, "+OK\r\n");
+    add_digest_reply(&exp, value, sizeof value - 1, 1);
+    add_digest_reply(&exp, value, sizeof value - 1, 1000);
+    EXPECT_REPLY_BIN(fd, req.data, req.len, exp.data, exp.len);
+    buf_free(&req);
+    buf_free(&exp);
+
+    /* An empty value hashes to the offset basis whatever the rounds. */
+    EXPECT_REPLY(fd, "SET e \"\"\r\nDIGEST e 5\r\n", "+OK\r\n$16\r\ncbf29ce484222325\r\n");
+    EXPECT_REPLY(fd, "DIGEST missing 1\r\n", "$-1\r\n");
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
+/* ==== Protocol: pipelining, splitting, binary data ======================= */
+
+/* 100 commands in one write: 100 replies, in order. */
+static void test_pipeline_100(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int fd = CONNECT(srv.port);
+
+    buf_t req = BUF_INIT, exp = BUF_INIT;
+    long long counter = 0;
+    for (int i = 0; i < 100; i++) {
+        char key[32], val[32];
+        switch (i % 4) {
+        case 0: /* inline SET */
+            buf_printf(&req, "SET p:%d v:%d\r\n", i, i);
+            buf_append_str(&exp, "+OK\r\n");
+            break;
+        case 1: /* multibulk GET of the key just set */
+            snprintf(key, sizeof key, "p:%d", i - 1);
+            snprintf(val, sizeof val, "v:%d", i - 1);
+            add_command(&req, "GET", key, strlen(key), NULL, 0);
+            add_bulk(&exp, val, strlen(val));
+            break;
+        case 2:
+            buf_printf(&req, "INCR counter\r\n");
+            buf_printf(&exp, ":%lld\r\n", ++counter);
+            break;
+        default:
+            snprintf(val, sizeof val, "e:%d", i);
+            add_command(&req, "ECHO", val, strlen(val), NULL, 0);
+            add_bulk(&exp, val, strlen(val));
+            break;
+        }
+    }
+    EXPECT_REPLY_BIN(fd, req.data, req.len, exp.data, exp.len);
+    EXPECT_REPLY(fd, "DBSIZE\r\n", ":26\r\n");
+    buf_free(&req);
+    buf_free(&exp);
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
+/* Requests that arrive one byte at a time parse as if they came whole,
+ * and no reply comes before a request is complete. */
+static void test_split_writes(void)
+{
+    static const struct {
+        const char *request, *reply;
+    } parts[] = {
+        {"*3\r\n$3\r\nSET\r\n$5\r\nsplit\r\n$5\r\nva\r\nl\r\n", "+OK\r\n"},
+        {"GET split\r\n", "$5\r\nva\r\nl\r\n"},
+        {"*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\n", "$3\r\nabc\r\n"},
+        {"ECHO \"x y\"\r\n", "$3\r\nx y\r\n"},
+    };
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int fd = CONNECT(srv.port);
+
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        const char *r = parts[i].request;
+        size_t len = strlen(r);
+        for (size_t k = 0; k + 1 < len; k++) {
+            CU_ASSERT_EQUAL_FATAL(client_send(fd, r + k, 1), 0);
+            poll(NULL, 0, 1);
+        }
+        EXPECT_SILENT(fd, 50); /* one byte short: no reply yet */
+        EXPECT_REPLY_BIN(fd, r + len - 1, 1, parts[i].reply, strlen(parts[i].reply));
+    }
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
+/* Keys and values are binary safe: NUL, CR, LF and RESP syntax inside. */
+static void test_binary_values(void)
+{
+    static const char key[] = "bin\0key\r\n";
+    static const char resp_inside[] = "\r\n$5\r\n*1\r\n\0\r\n";
+    char value[256 + sizeof resp_inside - 1];
+    for (int i = 0; i < 256; i++)
+        value[i] = (char)i;
+    memcpy(value + 256, resp_inside, sizeof resp_inside - 1);
+
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int fd = CONNECT(srv.port);
+
+    buf_t req = BUF_INIT, exp = BUF_INIT;
+    add_command(&req, "SET", key, sizeof key - 1, value, sizeof value);
+    add_command(&req, "GET", key, sizeof key - 1, NULL, 0);
+    add_command(&req, "EXISTS", key, sizeof key - 1, NULL, 0);
+    add_command(&req, "GET", "bin", 3, NULL, 0); /* the key does not stop at its NUL */
+    add_command(&req, "ECHO", value, sizeof value, NULL, 0);
+    add_command(&req, "DIGEST", key, sizeof key - 1, "3", 1);
+    add_command(&req, "SET", "\0", 1, "", 0);
+    add_command(&req, "GET", "\0", 1, NULL, 0);
+    buf_append_str(&exp, "+OK\r\n");
+    add_bulk(&exp, value, sizeof value);
+    buf_append_str(&exp, ":1\r\n$-1\r\n");
+    add_bulk(&exp, value, sizeof value);
+    add_digest_reply(&exp, value, sizeof value, 3);
+    buf_append_str(&exp, "+OK\r\n$0\r\n\r\n");
+    EXPECT_REPLY_BIN(fd, req.data, req.len, exp.data, exp.len);
+    buf_free(&req);
+    buf_free(&exp);
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
+/* A 1 MiB value goes in and comes back byte for byte. */
+static void test_large_value(void)
+{
+    const size_t len = 1024 * 1024;
+    char *value = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(value);
+    fill_pattern(value, len, 7);
+
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int fd = CONNECT(srv.port);
+
+    buf_t req = BUF_INIT, exp = BUF_INIT;
+    add_command(&req, "SET", "large", 5, value, len);
+    EXPECT_REPLY_BIN(fd, req.data, req.len, "+OK\r\n", 5);
+    add_bulk(&exp, value, len);
+    EXPECT_REPLY_BIN(fd, "GET large\r\n", 11, exp.data, exp.len);
+    EXPECT_REPLY(fd, "PING\r\n", "+PONG\r\n");
+    buf_free(&req);
+    buf_free(&exp);
+    free(value);
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
+/* Empty requests (blank lines, *0, *-1) are skipped, as in Redis. */
+static void test_empty_requests(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int fd = CONNECT(srv.port);
+    EXPECT_REPLY(fd, "\r\n\n  \r\n*0\r\n*-1\r\nPING\r\n", "+PONG\r\n");
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
+/* ==== Protocol errors ===================================================== */
+
+#define ERR_MBULK "-ERR Protocol error: invalid multibulk length\r\n"
+#define ERR_BULK  "-ERR Protocol error: invalid bulk length\r\n"
+#define ERR_CRLF  "-ERR Protocol error: expected CRLF after bulk data\r\n"
+#define ERR_QUOTE "-ERR Protocol error: unbalanced quotes in request\r\n"
+
+typedef struct malformed_case {
+    int source;
+    const char *request; /* may hold a NUL: its length is request_len */
+    size_t request_len;
+    const char *reply; /* the replies to what came before, then the error */
+} malformed_case_t;
+
+#define MALFORMED(source, request, reply)                                                          \
+    {                                                                                              \
+        source, request, sizeof(request) - 1, reply                                                \
+    }
+
+static const malformed_case_t malformed_cases[] = {
+    MALFORMED(REDIS, "*x\r\n", ERR_MBULK),
+    MALFORMED(REDIS, "*12a\r\n", ERR_MBULK),
+    MALFORMED(REDIS, "*+1\r\n", ERR_MBULK),
+    MALFORMED(REDIS, "*01\r\n", ERR_MBULK),
+    MALFORMED(REDIS, "*99999999999999999999999\r\n", ERR_MBULK), /* overflows */
+    MALFORMED(OURS, "*1048577\r\n", ERR_MBULK),                  /* over RESP_ARRAY_MAX */
+    MALFORMED(OURS, "*1\r\r", ERR_MBULK),                        /* CR without LF */
+    MALFORMED(REDIS, "*1\r\n$x\r\n", ERR_BULK),
+    MALFORMED(REDIS, "*1\r\n$-1\r\n", ERR_BULK), /* negative */
+    MALFORMED(REDIS, "*1\r\n$-5\r\n", ERR_BULK),
+    MALFORMED(REDIS, "*1\r\n$-0\r\n", ERR_BULK),
+    MALFORMED(REDIS, "*1\r\n$01\r\n", ERR_BULK),
+    MALFORMED(REDIS, "*1\r\n$+1\r\n", ERR_BULK),
+    MALFORMED(REDIS, "*1\r\n$ 1\r\n", ERR_BULK),
+    MALFORMED(OURS, "*1\r\n$3\0\r\n", ERR_BULK),                      /* a NUL in the length */
+    MALFORMED(REDIS, "*1\r\n$99999999999999999999999\r\n", ERR_BULK), /* overflows */
+    MALFORMED(OURS, "*1\r\n$8388609\r\n", ERR_BULK), /* over RESP_BULK_MAX, 8 MiB */
+    MALFORMED(REDIS, "*1\r\nx\r\n", "-ERR Protocol error: expected '$', got 'x'\r\n"),
+    MALFORMED(REDIS, "*2\r\n$4\r\nECHO\r\n:1\r\n",
+              "-ERR Protocol error: expected '$', got ':'\r\n"),
+    MALFORMED(REDIS, "*1\r\n\r\n", "-ERR Protocol error: expected '$', got ' '\r\n"),
+    MALFORMED(OURS, "*1\r\n$4\r\nPINGxx\r\n", ERR_CRLF), /* no CRLF after the data */
+    MALFORMED(OURS, "*1\r\n$4\r\nPING\rX", ERR_CRLF),
+    MALFORMED(REDIS, "PING \"abc\r\n", ERR_QUOTE),
+    MALFORMED(REDIS, "ECHO 'it''s'\r\n", ERR_QUOTE),
+    MALFORMED(REDIS, "ECHO \"a\"b\r\n", ERR_QUOTE),
+    /* What came before the error is answered, what came after is not. */
+    MALFORMED(REDIS, "PING\r\n*x\r\nSET after 1\r\n", "+PONG\r\n" ERR_MBULK),
+    MALFORMED(REDIS, "*1\r\n$4\r\nPING\r\n*1\r\n$x\r\nSET after 1\r\n", "+PONG\r\n" ERR_BULK),
+};
+
+#define MALFORMED_CASES (sizeof malformed_cases / sizeof malformed_cases[0])
+
+/* Sends request on a fresh connection and expects reply, then the close;
+ * the bystander, connected all along, must still be served. */
+static CU_BOOL expect_protocol_error(int port, int bystander, const char *request, size_t len,
+                                     const char *reply)
+{
+    int fd = CONNECT(port);
+    CU_BOOL ok = EXPECT_REPLY_BIN(fd, request, len, reply, strlen(reply));
+    ok = EXPECT_CLOSED(fd) && ok;
+    close(fd);
+    ok = EXPECT_REPLY(bystander, "PING\r\n", "+PONG\r\n") && ok;
+    return ok;
+}
+
+static void test_malformed(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int bystander = CONNECT(srv.port);
+    EXPECT_REPLY(bystander, "PING\r\n", "+PONG\r\n");
+
+    for (size_t i = 0; i < MALFORMED_CASES; i++) {
+        const malformed_case_t *m = &malformed_cases[i];
+        if (!expect_protocol_error(srv.port, bystander, m->request, m->request_len, m->reply)) {
+            char shown[128];
+            expect_escape(m->request, m->request_len, shown, sizeof shown);
+            fprintf(stderr, "  (malformed case %zu: \"%s\")\n", i, shown);
+        }
+    }
+
+    /* An inline line longer than 64 KiB, with no newline in sight. */
+    size_t big = 64 * 1024 + 1;
+    char *line = malloc(big);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(line);
+    memset(line, 'a', big);
+    expect_protocol_error(srv.port, bystander, line, big,
+                          "-ERR Protocol error: too big inline request\r\n");
+    free(line);
+
+    /* Nothing after an error ran. */
+    EXPECT_REPLY(bystander, "EXISTS after\r\n", ":0\r\n");
+    close(bystander);
+    STOP_SERVER(&srv);
+}
+
+/* The limits themselves are allowed: a request may declare 1,048,576
+ * arguments and an 8 MiB bulk (the server waits for the rest). */
+static void test_limits_allowed(void)
+{
+    static const char *const requests[] = {
+        "*1048576\r\n$4\r\nPING\r\n",
+        "*1\r\n$8388608\r\nabc",
+        "*2\r\n$1\r\n",
+    };
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++) {
+        int fd = CONNECT(srv.port);
+        CU_ASSERT_EQUAL(client_send_str(fd, requests[i]), 0);
+        EXPECT_SILENT(fd, 200);
+        close(fd);
+    }
+    STOP_SERVER(&srv);
+}
+
+/* ==== Many clients ======================================================== */
+
+#define HC_CLIENTS 50
+#define HC_OPS     2000
+#define HC_BATCH   100 /* commands pipelined per round trip */
+#define HC_KEYS    8   /* keys of its own each client cycles through */
+#define HC_INCRS   ((HC_OPS + 2) / 3)
+
+typedef struct hc_client {
+    pthread_t tid;
+    int port;
+    int id;
+    char last[HC_KEYS][32]; /* the last value this client set for each key */
+    long long incrs;        /* INCR replies received */
+    char error[200];        /* the first thing that went wrong, or "" */
+} hc_client_t;
+
+static void hc_key(const hc_client_t *hc, int k, char *key, size_t cap)
+{
+    snprintf(key, cap, "client:%d:key:%d", hc->id, k);
+}
+
+/* Op i: INCR the shared counter, SET one of its own keys, or GET the key
+ * the previous op set and check it holds what this client set. */
+static void hc_append(hc_client_t *hc, redisContext *c, int i)
+{
+    char key[64];
+    int k = (i / 3) % HC_KEYS;
+    hc_key(hc, k, key, sizeof key);
+    switch (i % 3) {
+    case 0:
+        redisAppendCommand(c, "INCR shared:counter");
+        break;
+    case 1:
+        snprintf(hc->last[k], sizeof hc->last[k], "v:%d:%d", hc->id, i);
+        redisAppendCommand(c, "SET %s %s", key, hc->last[k]);
+        break;
+    default:
+        redisAppendCommand(c, "GET %s", key);
+        break;
+    }
+}
+
+static int hc_check(hc_client_t *hc, const redisReply *r, int i, long long *last_incr)
+{
+    char expected[32];
+    switch (i % 3) {
+    case 0:
+        /* The counter only grows, and this client sees it grow. */
+        if (r->type != REDIS_REPLY_INTEGER || r->integer <= *last_incr)
+            return snprintf(hc->error, sizeof hc->error, "op %d: bad INCR reply", i);
+        *last_incr = r->integer;
+        hc->incrs++;
+        return 0;
+    case 1:
+        if (!hiredis_reply_is_status(r, "OK"))
+            return snprintf(hc->error, sizeof hc->error, "op %d: SET did not reply +OK", i);
+        return 0;
+    default:
+        /* What op i - 1 set: hc->last[] may already hold a later value
+         * appended in the same batch. */
+        snprintf(expected, sizeof expected, "v:%d:%d", hc->id, i - 1);
+        if (!hiredis_reply_is_bulk(r, expected, strlen(expected)))
+            return snprintf(hc->error, sizeof hc->error, "op %d: GET did not return %s", i,
+                            expected);
+        return 0;
+    }
+}
+
+static void *hc_main(void *arg)
+{
+    hc_client_t *hc = arg;
+    long long last_incr = 0;
+    redisContext *c = hiredis_client_connect(hc->port, 30000);
+    if (c == NULL) {
+        snprintf(hc->error, sizeof hc->error, "cannot connect");
+        return NULL;
+    }
+    for (int start = 0; start < HC_OPS && hc->error[0] == '\0'; start += HC_BATCH) {
+        for (int i = start; i < start + HC_BATCH; i++)
+            hc_append(hc, c, i);
+        for (int i = start; i < start + HC_BATCH && hc->error[0] == '\0'; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL) {
+                snprintf(hc->error, sizeof hc->error, "op %d: %s", i, c->errstr);
+                break;
+            }
+            hc_check(hc, r, i, &last_incr);
+            freeReplyObject(r);
+        }
+    }
+    redisFree(c);
+    return NULL;
+}
+
+/* 50 hiredis clients at once: no lost update, no crossed reply. */
+static void test_hiredis_concurrent(void)
+{
+    static hc_client_t clients[HC_CLIENTS];
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+
+    memset(clients, 0, sizeof clients);
+    int started = 0;
+    for (int i = 0; i < HC_CLIENTS; i++) {
+        clients[i].port = srv.port;
+        clients[i].id = i;
+        if (pthread_create(&clients[i].tid, NULL, hc_main, &clients[i]) != 0)
+            break;
+        started++;
+    }
+    CU_ASSERT_EQUAL(started, HC_CLIENTS);
+    for (int i = 0; i < started; i++) {
+        pthread_join(clients[i].tid, NULL);
+        CU_ASSERT_STRING_EQUAL(clients[i].error, "");
+        if (clients[i].error[0] != '\0')
+            fprintf(stderr, "client %d: %s\n", i, clients[i].error);
+        CU_ASSERT_EQUAL(clients[i].incrs, HC_INCRS);
+    }
+
+    /* The final state, through a connection of its own. */
+    redisContext *c = hiredis_client_connect(srv.port, 10000);
+    CU_ASSERT_PTR_NOT_NULL(c);
+    if (c != NULL) {
+        redisReply *r = redisCommand(c, "GET shared:counter");
+        char expected[32];
+        snprintf(expected, sizeof expected, "%d", HC_CLIENTS * HC_INCRS);
+        CU_ASSERT(hiredis_reply_is_bulk(r, expected, strlen(expected)));
+        freeReplyObject(r);
+        int lost = 0;
+        for (int i = 0; i < started; i++) {
+            for (int k = 0; k < HC_KEYS; k++) {
+                char key[64];
+                hc_key(&clients[i], k, key, sizeof key);
+                r = redisCommand(c, "GET %s", key);
+                lost += !hiredis_reply_is_bulk(r, clients[i].last[k], strlen(clients[i].last[k]));
+                freeReplyObject(r);
+            }
+        }
+        CU_ASSERT_EQUAL(lost, 0);
+        redisFree(c);
+    }
+    STOP_SERVER(&srv);
+}
+
+/* A client that resets in the middle of a request harms nobody else. */
+static void test_reset_mid_request(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int other = CONNECT(srv.port);
+    EXPECT_REPLY(other, "PING\r\n", "+PONG\r\n");
+
+    int fd = CONNECT(srv.port);
+    CU_ASSERT_EQUAL(client_send_str(fd, "*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$10\r\nabc"), 0);
+    poll(NULL, 0, 50); /* let the server read the half request */
+    client_reset(fd);
+
+    EXPECT_REPLY(other, "PING\r\n", "+PONG\r\n");
+    EXPECT_REPLY(other, "EXISTS half\r\n", ":0\r\n");
+    EXPECT_INFO_REACHES(other, "connected_clients", 1, 3000);
+    close(other);
+    STOP_SERVER(&srv);
+}
+
+/* A client that resets while megabytes of its replies are still to be
+ * written: the server's write fails, and that is all. */
+static void test_reset_with_replies_pending(void)
+{
+    const size_t len = 1024 * 1024;
+    char *value = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(value);
+    fill_pattern(value, len, 3);
+
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int other = CONNECT(srv.port);
+    buf_t req = BUF_INIT;
+    add_command(&req, "SET", "big", 3, value, len);
+    EXPECT_REPLY_BIN(other, req.data, req.len, "+OK\r\n", 5);
+    buf_free(&req);
+    free(value);
+
+    /* 32 MiB of replies, far more than the socket buffers hold. */
+    int fd = CONNECT(srv.port);
+    for (int i = 0; i < 32; i++)
+        buf_append_str(&req, "GET big\r\n");
+    CU_ASSERT_EQUAL(client_send(fd, req.data, req.len), 0);
+    buf_free(&req);
+    poll(NULL, 0, 100); /* the server is now stuck writing */
+    client_reset(fd);
+
+    /* A reset during a slow command: its reply has nowhere to go. */
+    fd = CONNECT(srv.port);
+    CU_ASSERT_EQUAL(client_send_str(fd, "DEBUG SLEEP 0.2\r\nPING\r\n"), 0);
+    poll(NULL, 0, 50);
+    client_reset(fd);
+
+    /* A plain close with two slow requests pending: the first reply draws
+     * a reset from the closed socket, so the second one meets EPIPE. */
+    fd = CONNECT(srv.port);
+    CU_ASSERT_EQUAL(client_send_str(fd, "DEBUG SLEEP 0.1\r\n"), 0);
+    poll(NULL, 0, 50);
+    CU_ASSERT_EQUAL(client_send_str(fd, "DEBUG SLEEP 0.1\r\n"), 0);
+    close(fd);
+    poll(NULL, 0, 250);
+
+    EXPECT_REPLY(other, "PING\r\n", "+PONG\r\n");
+    EXPECT_INFO_REACHES(other, "connected_clients", 1, 3000);
+    close(other);
+    STOP_SERVER(&srv);
+}
+
+/* Connects one client after another until one is served (its PING gets
+ * +PONG), for up to timeout_ms. Returns the served client's fd, or -1. */
+static int connect_until_served(int port, int timeout_ms)
+{
+    long long deadline = client_now_ms() + timeout_ms;
+    while (client_now_ms() < deadline) {
+        int fd = client_connect(port);
+        buf_t reply = BUF_INIT;
+        if (fd >= 0 && client_roundtrip(fd, "PING\r\n", &reply) == 0 && reply.len == 7 &&
+            memcmp(reply.data, "+PONG\r\n", 7) == 0) {
+            buf_free(&reply);
+            return fd;
+        }
+        buf_free(&reply);
+        if (fd >= 0)
+            close(fd);
+        poll(NULL, 0, 20);
+    }
+    return -1;
+}
+
+static void test_max_clients(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, ARGS("--max-clients", "2"));
+    int a = CONNECT(srv.port);
+    EXPECT_REPLY(a, "PING\r\n", "+PONG\r\n");
+    int b = CONNECT(srv.port);
+    EXPECT_REPLY(b, "PING\r\n", "+PONG\r\n");
+
+    int c = CONNECT(srv.port);
+    EXPECT_READ(c, "-ERR max number of clients reached\r\n");
+    EXPECT_CLOSED(c);
+    close(c);
+    EXPECT_REPLY(a, "PING\r\n", "+PONG\r\n");
+
+    close(a);
+    int d = connect_until_served(srv.port, 3000);
+    CU_ASSERT(d >= 0);
+    EXPECT_REPLY(b, "PING\r\n", "+PONG\r\n");
+    if (d >= 0)
+        close(d);
+    close(b);
+    STOP_SERVER(&srv);
+}
+
+/* ==== Persistence ========================================================= */
+
+static char dir[256];
+static char dbfile[300]; /* dir/dump.resp */
+
+static void persistence_setup(void)
+{
+    if (server_tmpdir_create(dir, sizeof dir) != 0) {
+        perror("server_tmpdir_create");
+        abort(); /* no directory, no test worth running */
+    }
+    snprintf(dbfile, sizeof dbfile, "%s/dump.resp", dir);
+}
+
+static void persistence_teardown(void)
+{
+    expect_teardown();
+    server_tmpdir_remove(dir);
+}
+
+/* The keys of the restart test: plain, binary, empty and large values.
+ * sets gets +OK for each; gets then gets their values back. */
+#define PERSIST_LARGE (200 * 1024)
+
+static void persist_commands(buf_t *sets, buf_t *set_replies, buf_t *gets, buf_t *get_replies)
+{
+    static char large[PERSIST_LARGE];
+    static const struct {
+        const char *key, *value;
+        size_t klen, vlen;
+    } keys[] = {
+        {"plain", "value", 5, 5},
+        {"bin\0\r\nkey", "v\0\r\n*1\r\n", 9, 8},
+        {"empty", "", 5, 0},
+        {"large", large, 5, sizeof large},
+    };
+    fill_pattern(large, sizeof large, 11);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        add_command(sets, "SET", keys[i].key, keys[i].klen, keys[i].value, keys[i].vlen);
+        buf_append_str(set_replies, "+OK\r\n");
+        add_command(gets, "GET", keys[i].key, keys[i].klen, NULL, 0);
+        add_bulk(get_replies, keys[i].value, keys[i].vlen);
+    }
+}
+
+/* Keys set before a SIGTERM are there after a restart. */
+static void test_restart_keeps_keys(void)
+{
+    buf_t sets = BUF_INIT, set_replies = BUF_INIT, gets = BUF_INIT, get_replies = BUF_INIT;
+    persist_commands(&sets, &set_replies, &gets, &get_replies);
+    test_server_t srv;
+
+    START_SERVER(&srv, ARGS("--dbfile", dbfile));
+    int fd = CONNECT(srv.port);
+    EXPECT_REPLY(fd, "DBSIZE\r\n", ":0\r\n"); /* no file yet: an empty start */
+    EXPECT_REPLY_BIN(fd, sets.data, sets.len, set_replies.data, set_replies.len);
+    close(fd);
+    STOP_SERVER(&srv);
+
+    START_SERVER(&srv, ARGS("--dbfile", dbfile));
+    fd = CONNECT(srv.port);
+    EXPECT_REPLY(fd, "DBSIZE\r\n", ":4\r\n");
+    EXPECT_REPLY_BIN(fd, gets.data, gets.len, get_replies.data, get_replies.len);
+    close(fd);
+    STOP_SERVER(&srv);
+    buf_free(&sets);
+    buf_free(&set_replies);
+    buf_free(&gets);
+    buf_free(&get_replies);
+}
+
+#define SAVE_PRELOAD 20000 /* keys written before SAVE */
+#define SAVE_WRITERS 4
+#define SAVE_BATCH   50
+
+typedef struct save_writer {
+    pthread_t tid;
+    int port;
+    int id;
+    atomic_int *stop;
+    atomic_llong acked; /* SETs answered +OK: keys 0..acked-1 are written */
+    atomic_int failed;  /* error[] is set: read it after the join */
+    char error[200];
+} save_writer_t;
+
+static void *save_writer_main(void *arg)
+{
+    save_writer_t *w = arg;
+    redisContext *c = hiredis_client_connect(w->port, 30000);
+    if (c == NULL) {
+        snprintf(w->error, sizeof w->error, "cannot connect");
+        atomic_store(&w->failed, 1);
+        return NULL;
+    }
+    for (long long n = 0; !atomic_load(w->stop) && w->error[0] == '\0'; n += SAVE_BATCH) {
+        for (long long k = n; k < n + SAVE_BATCH; k++)
+            redisAppendCommand(c, "SET writer:%d:%lld %lld", w->id, k, k);
+        for (long long k = n; k < n + SAVE_BATCH; k++) {
+            redisReply *r = NULL;
+            if (redisGetReply(c, (void **)&r) != REDIS_OK || !hiredis_reply_is_status(r, "OK")) {
+                snprintf(w->error, sizeof w->error, "SET %lld: %s", k,
+                         r == NULL ? c->errstr : "not +OK");
+                freeReplyObject(r);
+                break;
+            }
+            freeReplyObject(r);
+        }
+        if (w->error[0] == '\0')
+            atomic_store(&w->acked, n + SAVE_BATCH);
+        else
+            atomic_store(&w->failed, 1);
+    }
+    redisFree(c);
+    return NULL;
+}
+
+/* Waits until every writer has acked more than floor[i] SETs. */
+static int writers_progress(save_writer_t *w, const long long *floor, int timeout_ms)
+{
+    long long deadline = client_now_ms() + timeout_ms;
+    for (int i = 0; i < SAVE_WRITERS; i++) {
+        while (atomic_load(&w[i].acked) <= floor[i] && !atomic_load(&w[i].failed)) {
+            if (client_now_ms() >= deadline)
+                return -1;
+            poll(NULL, 0, 1);
+        }
+    }
+    return 0;
+}
+
+/* Counts the keys of the preload and of the writers (up to acked[i]) that
+ * are missing from, or wrong in, the dump at dbfile. */
+static long long check_dump(const long long *acked)
+{
+    char err[256] = "", key[64], val[64];
+    store_t *s = NULL;
+    int rc = dump_load(dbfile, &s, err, sizeof err);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc != 0) {
+        fprintf(stderr, "dump_load(%s): %d %s\n", dbfile, rc, err);
+        return -1;
+    }
+    long long wrong = 0;
+    const char *v;
+    size_t vlen;
+    for (int i = 0; i < SAVE_PRELOAD; i++) {
+        snprintf(key, sizeof key, "pre:%d", i);
+        snprintf(val, sizeof val, "preloaded value number %d", i);
+        wrong += store_get(s, key, strlen(key), &v, &vlen) != 0 || vlen != strlen(val) ||
+                 memcmp(v, val, vlen) != 0;
+    }
+    for (int w = 0; w < SAVE_WRITERS; w++) {
+        for (long long k = 0; k < acked[w]; k++) {
+            snprintf(key, sizeof key, "writer:%d:%lld", w, k);
+            snprintf(val, sizeof val, "%lld", k);
+            wrong += store_get(s, key, strlen(key), &v, &vlen) != 0 || vlen != strlen(val) ||
+                     memcmp(v, val, vlen) != 0;
+        }
+    }
+    store_free(s);
+    return wrong;
+}
+
+/* SAVE while four clients write: every write answered, SAVE answered +OK,
+ * and the dump holds at least everything written before SAVE began. */
+static void test_save_during_writes(void)
+{
+    static save_writer_t writers[SAVE_WRITERS];
+    atomic_int stop = 0;
+    test_server_t srv;
+    START_SERVER(&srv, ARGS("--dbfile", dbfile));
+    int fd = CONNECT(srv.port);
+
+    for (int start = 0; start < SAVE_PRELOAD; start += 1000) {
+        buf_t req = BUF_INIT, exp = BUF_INIT;
+        for (int i = start; i < start + 1000; i++) {
+            buf_printf(&req, "SET pre:%d \"preloaded value number %d\"\r\n", i, i);
+            buf_append_str(&exp, "+OK\r\n");
+        }
+        EXPECT_REPLY_BIN(fd, req.data, req.len, exp.data, exp.len);
+        buf_free(&req);
+        buf_free(&exp);
+    }
+
+    memset(writers, 0, sizeof writers);
+    long long before[SAVE_WRITERS] = {0}, after[SAVE_WRITERS];
+    for (int i = 0; i < SAVE_WRITERS; i++) {
+        writers[i].port = srv.port;
+        writers[i].id = i;
+        writers[i].stop = &stop;
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&writers[i].tid, NULL, save_writer_main, &writers[i]),
+                              0);
+    }
+    /* Every writer is writing before SAVE starts, and still after. */
+    CU_ASSERT_EQUAL(writers_progress(writers, before, 10000), 0);
+    for (int i = 0; i < SAVE_WRITERS; i++)
+        before[i] = atomic_load(&writers[i].acked);
+    buf_t reply = BUF_INIT;
+    CU_ASSERT_EQUAL(client_send_str(fd, "SAVE\r\n"), 0);
+    CU_ASSERT_EQUAL(client_read_reply(fd, &reply, 20000), 0);
+    CU_ASSERT(reply.len == 5 && memcmp(reply.data, "+OK\r\n", 5) == 0);
+    buf_free(&reply);
+    for (int i = 0; i < SAVE_WRITERS; i++)
+        after[i] = atomic_load(&writers[i].acked);
+    CU_ASSERT_EQUAL(writers_progress(writers, after, 10000), 0);
+
+    atomic_store(&stop, 1);
+    for (int i = 0; i < SAVE_WRITERS; i++) {
+        pthread_join(writers[i].tid, NULL);
+        CU_ASSERT_STRING_EQUAL(writers[i].error, "");
+        if (writers[i].error[0] != '\0')
+            fprintf(stderr, "writer %d: %s\n", i, writers[i].error);
+    }
+    /* The dump as SAVE left it: the server is still running. */
+    CU_ASSERT_EQUAL(check_dump(before), 0);
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(fwrite(data, 1, len, f), len);
+    CU_ASSERT_EQUAL(fclose(f), 0);
+}
+
+static int file_equals(const char *path, const char *data, size_t len)
+{
+    char got[256];
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(got, 1, sizeof got, f);
+    fclose(f);
+    return n == len && memcmp(got, data, len) == 0;
+}
+
+/* A corrupt dump makes the server refuse to start, quickly, and leaves the
+ * file alone. */
+static void test_corrupt_dump_refused(void)
+{
+    static const char *const dumps[] = {
+        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nabc",         /* truncated */
+        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*x\r\n", /* a protocol error */
+        "*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n",                  /* not SET */
+    };
+    for (size_t i = 0; i < sizeof dumps / sizeof dumps[0]; i++) {
+        write_file(dbfile, dumps[i], strlen(dumps[i]));
+        long long t0 = client_now_ms();
+        int rc = server_run_to_exit(server_binary(), ARGS("--dbfile", dbfile), 5000);
+        CU_ASSERT(rc > 0 && rc < 128); /* exited non-zero by itself: not killed, not hung */
+        CU_ASSERT(client_now_ms() - t0 < 3000);
+        CU_ASSERT(file_equals(dbfile, dumps[i], strlen(dumps[i])));
+    }
+}
+
+/* ==== Shutdown ============================================================ */
+
+/* SIGTERM with idle clients connected: a prompt, clean exit. */
+static void test_shutdown_idle_clients(void)
+{
+    int fds[5];
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    CONNECT_MANY(srv.port, fds, 5, 1);
+    int half = CONNECT(srv.port); /* and one with half a request */
+    CU_ASSERT_EQUAL(client_send_str(half, "*2\r\n$4\r\nECHO\r\n"), 0);
+    poll(NULL, 0, 50);
+
+    long long t0 = client_now_ms();
+    STOP_SERVER(&srv);
+    /* Idle clients wake at once: no waiting for a grace period. */
+    CU_ASSERT(client_now_ms() - t0 < 2000);
+    for (int i = 0; i < 5; i++)
+        EXPECT_CLOSED(fds[i]);
+    client_close_all(fds, 5);
+    close(half);
+}
+
+/* SIGTERM during DEBUG SLEEP 0.5: the command finishes and its client gets
+ * +OK before the server exits 0. */
+static void test_shutdown_during_sleep(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int idle = CONNECT(srv.port);
+    EXPECT_REPLY(idle, "PING\r\n", "+PONG\r\n");
+    int fd = CONNECT(srv.port);
+    EXPECT_REPLY(fd, "PING\r\n", "+PONG\r\n");
+
+    long long t0 = client_now_ms();
+    CU_ASSERT_EQUAL(client_send_str(fd, "DEBUG SLEEP 0.5\r\n"), 0);
+    poll(NULL, 0, 150); /* well into the sleep */
+    kill(srv.pid, SIGTERM);
+    EXPECT_READ(fd, "+OK\r\n");
+    CU_ASSERT(client_now_ms() - t0 >= 450); /* the sleep was not cut short */
+    EXPECT_CLOSED(fd);
+    CU_ASSERT_EQUAL(server_wait(&srv, EXPECT_STOP_TIMEOUT_MS), 0);
+    close(fd);
+    close(idle);
+}
+
+/* SIGTERM while the server cannot write to a client that does not read
+ * its replies: that client is cut off after a grace period (5 s in stages
+ * 1 and 2), the others are not held up by it, and the exit is clean. */
+static void test_shutdown_client_not_reading(void)
+{
+    const size_t len = 1024 * 1024;
+    char *value = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(value);
+    memset(value, 'n', len);
+
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    int fd = CONNECT(srv.port);
+    buf_t req = BUF_INIT;
+    add_command(&req, "SET", "big", 3, value, len);
+    EXPECT_REPLY_BIN(fd, req.data, req.len, "+OK\r\n", 5);
+    buf_clear(&req);
+    free(value);
+    /* 32 MiB of replies, far more than the socket buffers hold. */
+    for (int i = 0; i < 32; i++)
+        buf_append_str(&req, "GET big\r\n");
+    CU_ASSERT_EQUAL(client_send(fd, req.data, req.len), 0);
+    buf_free(&req);
+    int idle = CONNECT(srv.port);
+    EXPECT_REPLY(idle, "PING\r\n", "+PONG\r\n");
+    poll(NULL, 0, 100); /* the server is now stuck writing */
+
+    kill(srv.pid, SIGTERM);
+    EXPECT_CLOSED(idle); /* at once, not after the grace period */
+    CU_ASSERT_EQUAL(server_wait(&srv, 10000), 0);
+    close(idle);
+    close(fd);
+}
+
+/* A client that sends requests faster than the server serves them (DEBUG
+ * SLEEP 0.02 every 5 ms, at most 8 unanswered), reading the replies as
+ * they come, until the server goes away: the server always has more of its
+ * input to read, and never more than 8 x 20 ms of work. */
+#define BUSY_OUTSTANDING 8
+
+typedef struct busy_client {
+    pthread_t tid;
+    int fd;
+    atomic_llong received; /* reply bytes received */
+    int wrong_reply;       /* a byte that does not belong to "+OK\r\n" */
+} busy_client_t;
+
+static void *busy_main(void *arg)
+{
+    static const char ok[] = "+OK\r\n";
+    busy_client_t *b = arg;
+    long long received = 0, sent = 0;
+    long long deadline = client_now_ms() + 20000;
+
+    while (client_now_ms() < deadline) {
+        if (sent - received / 5 < BUSY_OUTSTANDING) {
+            if (client_send_str(b->fd, "DEBUG SLEEP 0.02\r\n") != 0)
+                break; /* the server is gone */
+            sent++;
+        }
+        if (!client_readable(b->fd, 5))
+            continue;
+        char in[4096];
+        ssize_t n = recv(b->fd, in, sizeof in, 0);
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            b->wrong_reply |= in[i] != ok[(received + i) % 5];
+        atomic_store(&b->received, received += n);
+    }
+    return NULL;
+}
+
+/* SIGTERM while a client keeps sending requests: the server stops reading
+ * more of them, answers what it has read, and exits 0 promptly. */
+static void test_shutdown_busy_client(void)
+{
+    static busy_client_t busy;
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+
+    memset(&busy, 0, sizeof busy);
+    busy.fd = CONNECT(srv.port);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&busy.tid, NULL, busy_main, &busy), 0);
+    long long deadline = client_now_ms() + 5000;
+    while (atomic_load(&busy.received) < 50 && client_now_ms() < deadline)
+        poll(NULL, 0, 1);
+    CU_ASSERT(atomic_load(&busy.received) >= 50); /* 10 replies */
+
+    long long t0 = client_now_ms();
+    STOP_SERVER(&srv);
+    long long stop_ms = client_now_ms() - t0;
+    CU_ASSERT(stop_ms < 2000);
+    if (stop_ms >= 2000)
+        fprintf(stderr, "the server took %lld ms to stop with a busy client\n", stop_ms);
+    pthread_join(busy.tid, NULL);
+    close(busy.fd);
+    CU_ASSERT_FALSE(busy.wrong_reply);
+}
+
+/* ==== Registration ======================================================== */
+
+static CU_TestInfo command_tests[] = {
+    {"every command, inline", test_commands_inline},
+    {"every command, multibulk", test_commands_multibulk},
+    {"QUIT", test_quit},
+    {"INFO", test_info},
+    {"DIGEST", test_digest},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo protocol_tests[] = {
+    {"100 pipelined commands", test_pipeline_100},
+    {"one byte per write", test_split_writes},
+    {"binary keys and values", test_binary_values},
+    {"1 MiB value", test_large_value},
+    {"empty requests", test_empty_requests},
+    {"malformed requests", test_malformed},
+    {"limits themselves are allowed", test_limits_allowed},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo client_tests[] = {
+    {"50 hiredis clients", test_hiredis_concurrent},
+    {"reset mid-request", test_reset_mid_request},
+    {"reset with replies pending", test_reset_with_replies_pending},
+    {"--max-clients", test_max_clients},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo persistence_tests[] = {
+    {"restart keeps the keys", test_restart_keeps_keys},
+    {"SAVE during writes", test_save_during_writes},
+    {"corrupt dump refused", test_corrupt_dump_refused},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo shutdown_tests[] = {
+    {"idle clients", test_shutdown_idle_clients},
+    {"during DEBUG SLEEP", test_shutdown_during_sleep},
+    {"with a busy client", test_shutdown_busy_client},
+    {"with a client that does not read", test_shutdown_client_not_reading},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"commands", NULL, NULL, NULL, expect_teardown, command_tests},
+    {"protocol", NULL, NULL, NULL, expect_teardown, protocol_tests},
+    {"clients", NULL, NULL, NULL, expect_teardown, client_tests},
+    {"persistence", NULL, NULL, persistence_setup, persistence_teardown, persistence_tests},
+    {"shutdown", NULL, NULL, NULL, expect_teardown, shutdown_tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int main(int argc, char **argv)
+{
+    return harness_main(argc, argv, suites);
+}

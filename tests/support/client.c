@@ -1,0 +1,225 @@
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+long long client_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int client_connect(int port)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* A bound on blocking sends too: a server that stops reading must not
+     * hang a test. */
+    struct timeval tv = {.tv_sec = CLIENT_TIMEOUT_MS / 1000};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+int client_send(int fd, const void *p, size_t len)
+{
+    const char *bytes = p;
+    while (len > 0) {
+        ssize_t n = send(fd, bytes, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN ? -ETIMEDOUT : -errno;
+        }
+        bytes += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int client_send_str(int fd, const char *s)
+{
+    return client_send(fd, s, strlen(s));
+}
+
+int client_readable(int fd, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int rc;
+    do {
+        rc = poll(&pfd, 1, timeout_ms);
+    } while (rc < 0 && errno == EINTR);
+    return rc > 0;
+}
+
+/* Reads what is there (at most len) within the time left until deadline. */
+static ssize_t recv_some(int fd, void *p, size_t len, long long deadline)
+{
+    long long left = deadline - client_now_ms();
+    if (left <= 0 || !client_readable(fd, (int)left))
+        return -ETIMEDOUT;
+    ssize_t n;
+    do {
+        n = recv(fd, p, len, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0)
+        return -EPIPE;
+    return n < 0 ? -errno : n;
+}
+
+int client_recv_exact(int fd, void *p, size_t len, int timeout_ms)
+{
+    long long deadline = client_now_ms() + timeout_ms;
+    char *bytes = p;
+    while (len > 0) {
+        ssize_t n = recv_some(fd, bytes, len, deadline);
+        if (n < 0)
+            return (int)n;
+        bytes += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Reads one line, CRLF included, byte by byte (replies' header lines are
+ * short; bulk payloads are read in one go by the caller). */
+static int read_line(int fd, buf_t *out, long long deadline)
+{
+    for (;;) {
+        char c;
+        ssize_t n = recv_some(fd, &c, 1, deadline);
+        if (n < 0)
+            return (int)n;
+        buf_append(out, &c, 1);
+        if (c == '\n' && out->len >= 2 && out->data[out->len - 2] == '\r')
+            return 0;
+    }
+}
+
+static int read_reply(int fd, buf_t *out, long long deadline, int depth)
+{
+    size_t start = out->len;
+    int rc = read_line(fd, out, deadline);
+    if (rc != 0)
+        return rc;
+    char type = out->data[start];
+    long long n = strtoll(out->data + start + 1, NULL, 10);
+
+    switch (type) {
+    case '+':
+    case '-':
+    case ':':
+        return 0;
+    case '$':
+        if (n < 0)
+            return 0;
+        buf_reserve(out, (size_t)n + 2);
+        rc = client_recv_exact(fd, out->data + out->len, (size_t)n + 2,
+                               (int)(deadline - client_now_ms()));
+        if (rc == 0)
+            out->len += (size_t)n + 2;
+        return rc;
+    case '*':
+        if (depth > 8)
+            return -EPROTO;
+        for (long long i = 0; i < n; i++) {
+            rc = read_reply(fd, out, deadline, depth + 1);
+            if (rc != 0)
+                return rc;
+        }
+        return 0;
+    default:
+        return -EPROTO;
+    }
+}
+
+int client_read_reply(int fd, buf_t *out, int timeout_ms)
+{
+    return read_reply(fd, out, client_now_ms() + timeout_ms, 0);
+}
+
+int client_wait_closed(int fd, int timeout_ms)
+{
+    char c;
+    long long deadline = client_now_ms() + timeout_ms;
+    ssize_t n = recv_some(fd, &c, 1, deadline);
+    if (n == -EPIPE || n == -ECONNRESET)
+        return 0;
+    if (n > 0)
+        return -EPROTO;
+    return (int)n;
+}
+
+int client_roundtrip(int fd, const char *request, buf_t *reply)
+{
+    int rc = client_send_str(fd, request);
+    return rc != 0 ? rc : client_read_reply(fd, reply, CLIENT_TIMEOUT_MS);
+}
+
+void client_close_all(int *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (fds[i] >= 0)
+            close(fds[i]);
+        fds[i] = -1;
+    }
+}
+
+void client_reset(int fd)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+}
+
+void client_format_command(buf_t *out, size_t argc, const char *const *argv, const size_t *lens)
+{
+    buf_printf(out, "*%zu\r\n", argc);
+    for (size_t i = 0; i < argc; i++) {
+        size_t len = lens != NULL ? lens[i] : strlen(argv[i]);
+        buf_printf(out, "$%zu\r\n", len);
+        buf_append(out, argv[i], len);
+        buf_append(out, "\r\n", 2);
+    }
+}
+
+int client_info_field(int fd, const char *field, long long *value)
+{
+    buf_t reply = BUF_INIT;
+    int rc = client_roundtrip(fd, "INFO\r\n", &reply);
+    if (rc == 0) {
+        rc = -ENOENT;
+        buf_append(&reply, "", 1); /* a NUL, for the string functions */
+        size_t flen = strlen(field);
+        /* Every field starts a line: look for "\nfield:". */
+        for (const char *p = strchr(reply.data, '\n'); p != NULL; p = strchr(p + 1, '\n')) {
+            if (strncmp(p + 1, field, flen) == 0 && p[1 + flen] == ':') {
+                char *end;
+                *value = strtoll(p + 2 + flen, &end, 10);
+                rc = end != p + 2 + flen && *end == '\r' ? 0 : -EPROTO;
+                break;
+            }
+        }
+    }
+    buf_free(&reply);
+    return rc;
+}

@@ -1,0 +1,22 @@
+#ifndef TEST_PROC_H
+#define TEST_PROC_H
+
+#include <sys/types.h>
+
+/*
+ * What the kernel says about a process (the server under test), read from
+ * /proc/PID/status: memory and threads measured from outside, without
+ * asking the server.
+ */
+
+/*
+ * Reads the number after "field:" in /proc/pid/status ("VmRSS" in kB,
+ * "Threads" as a count). Returns 0 and sets *value, -ENOENT when the
+ * process or the field does not exist, or another negative errno.
+ */
+int proc_status_field(pid_t pid, const char *field, long long *value);
+
+/* The resident set size of pid in KiB, or a negative errno. */
+long long proc_rss_kb(pid_t pid);
+
+#endif /* TEST_PROC_H */

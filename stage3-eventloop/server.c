@@ -1,0 +1,660 @@
+/*
+ * stage3-eventloop: the same server on a libuv event loop.
+ *
+ * One thread, one loop. Instead of a thread blocked in read() for every
+ * client, each connection is a small struct the loop calls back when its
+ * socket has bytes: the straight-line cycle of stage 2 (read, parse,
+ * execute, write, repeat) is cut into callbacks at the points where it used
+ * to block. An idle connection costs its struct and nothing else: no
+ * thread, no stack, no read buffer.
+ *
+ * The price: everything runs on the loop thread, so a command that blocks
+ * or computes for long (DEBUG SLEEP, DIGEST, SAVE, run inline here on
+ * purpose) freezes every client at once. The loop-lag monitor below
+ * measures that freeze, and INFO reports it.
+ *
+ * Threads and data: there is one thread. The store, the connections and
+ * the counters are touched only by the loop thread, so nothing is locked.
+ *
+ * Ownership, as libuv requires:
+ *   - read buffers are c->in's spare room, handed out by alloc_cb and kept
+ *     only while a request is half received;
+ *   - bytes passed to uv_write() live in a write_req_t until write_cb;
+ *   - a connection is freed only in its close callback, and uv_close() is
+ *     never called twice on it (uv_is_closing);
+ *   - nread == 0 in read_cb means "nothing this time", not EOF;
+ *   - at EOF, uv_shutdown() flushes queued replies before the close.
+ */
+
+#include "cmd.h"
+#include "dump.h"
+#include "log.h"
+#include "opts.h"
+#include "resp.h"
+#include "store.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <uv.h>
+
+#define READ_CHUNK         (64 * 1024)
+#define QUERY_BUF_MAX      (64 * 1024 * 1024) /* a partial request may not grow past this */
+#define LISTEN_BACKLOG     511
+#define RESERVED_FDS       32                 /* kept for the listener, the dump file, logging */
+#define SHUTDOWN_GRACE_MS  5000               /* then connections that do not drain are cut off */
+#define OUTPUT_PAUSE_BYTES (1024 * 1024)      /* stop reading from a client this far behind */
+#define OUTPUT_MAX_BYTES   (64 * 1024 * 1024) /* disconnect a client this far behind */
+#define LAG_INTERVAL_MS    10                 /* how often the lag monitor ticks */
+#define STALL_MS           100                /* a tick this late counts as a stall */
+
+static const opts_stage_t stage = {
+    .name = "stage3-eventloop",
+    .summary = "one libuv event loop, one small state machine per connection",
+    .default_port = 7003,
+};
+
+/* ==== Server state ======================================================= */
+
+typedef struct conn conn_t;
+
+typedef struct server {
+    opts_t opts;
+    cmd_env_t env;
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t lag_timer;
+    uv_timer_t grace_timer; /* bounds the shutdown */
+
+    store_t *store; /* the loop thread's alone: no lock */
+
+    int conn_count;
+    int stopping;
+
+    /* The loop-lag monitor: how late lag_timer fires. */
+    uint64_t lag_last_tick_ns;
+    uint64_t lag_current_ms;
+    uint64_t lag_max_ms;
+    uint64_t lag_stalls; /* ticks more than STALL_MS late */
+} server_t;
+
+/* Everything one connection holds while idle: its handle, its parser, two
+ * empty buffers. Well under 1 KiB. */
+struct conn {
+    uv_tcp_t handle; /* handle.data points back here */
+    server_t *srv;
+    buf_t in;  /* bytes of a half-received request; empty (no memory) when idle */
+    buf_t out; /* replies of the current read, until handed to libuv */
+    resp_parser_t parser;
+    int reading;   /* uv_read_start() is in effect */
+    int paused;    /* too many replies unsent: not reading until they drain */
+    int finishing; /* closing once the queued replies are written */
+};
+
+/* A write in flight: libuv needs the bytes until write_cb. */
+typedef struct write_req {
+    uv_write_t req;
+    char *data;
+} write_req_t;
+
+static server_t server;
+
+static void conn_close(conn_t *c);
+static void conn_finish(conn_t *c);
+static void update_reading(conn_t *c);
+
+/* ==== Executing requests ================================================= */
+
+/* A slow command runs right here, on the loop thread: every other client
+ * waits until it returns. That is this stage's lesson; stage 4 fixes it. */
+static void run_slow_command(conn_t *c, const cmd_t *cmd)
+{
+    server_t *srv = c->srv;
+    cmd_job_t job;
+
+    if (cmd_job_init(&job, cmd, c->parser.argc, c->parser.argv, &srv->env, &c->out) != 0)
+        return;
+    cmd_job_read(&job, srv->store);
+    cmd_job_run(&job); /* sleeps, hashes or writes the dump: the whole loop waits */
+    cmd_job_reply(&job, &c->out);
+}
+
+/* Executes the request in c->parser, appending its reply to c->out.
+ * Returns 1 when the connection must close after the reply (QUIT). */
+static int execute_request(conn_t *c)
+{
+    server_t *srv = c->srv;
+    const cmd_t *cmd = cmd_lookup(c->parser.argc, c->parser.argv, &c->out);
+
+    if (cmd == NULL)
+        return 0; /* unknown command or wrong arity: the error is in c->out */
+    if (cmd->flags & CMD_SLOW)
+        run_slow_command(c, cmd);
+    else
+        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out);
+    return (cmd->flags & CMD_CLOSE) != 0;
+}
+
+enum input_result { INPUT_OK, INPUT_CLOSE_AFTER_REPLY, INPUT_CLOSE_NOW };
+
+/* Parses and executes every complete request in c->in, appending the
+ * replies to c->out. Says whether the connection goes on, closes once the
+ * replies are written (QUIT, protocol error), or must close at once (its
+ * unsent output passed OUTPUT_MAX_BYTES: it is not reading its replies). */
+static enum input_result process_input(conn_t *c)
+{
+    size_t done = 0;
+    enum input_result result = INPUT_OK;
+    size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->handle);
+
+    while (result == INPUT_OK) {
+        size_t used;
+        resp_status_t st = resp_parse(&c->parser, c->in.data + done, c->in.len - done, &used);
+        done += used;
+        if (st == RESP_INCOMPLETE)
+            break;
+        if (st == RESP_ERROR) {
+            resp_add_error(&c->out, c->parser.error);
+            result = INPUT_CLOSE_AFTER_REPLY;
+        } else if (execute_request(c)) {
+            result = INPUT_CLOSE_AFTER_REPLY;
+        } else if (queued + c->out.len > OUTPUT_MAX_BYTES) {
+            log_warn("closing a client with over %d bytes of unsent replies (not reading them?)",
+                     OUTPUT_MAX_BYTES);
+            result = INPUT_CLOSE_NOW;
+        }
+    }
+    buf_consume(&c->in, done);
+    if (result == INPUT_OK && c->in.len > QUERY_BUF_MAX) {
+        log_warn("closing a client: request larger than %d bytes", QUERY_BUF_MAX);
+        result = INPUT_CLOSE_NOW;
+    }
+    return result;
+}
+
+/* ==== Writing ============================================================ */
+
+static void write_cb(uv_write_t *req, int status)
+{
+    write_req_t *w = (write_req_t *)req;
+    uv_stream_t *stream = req->handle;
+    conn_t *c = stream->data;
+
+    free(w->data);
+    free(w);
+    if (status < 0) {
+        /* UV_ECANCELED: the connection is closing and libuv dropped the
+         * write; anything else: the peer has gone. */
+        if (status != UV_ECANCELED)
+            log_debug("write: %s", uv_strerror(status));
+        conn_close(c);
+        return;
+    }
+    if (c->paused && uv_stream_get_write_queue_size(stream) == 0) {
+        c->paused = 0; /* the client caught up: read from it again */
+        update_reading(c);
+    }
+}
+
+/* Sends c->out: straight into the socket if it has room (uv_try_write: no
+ * allocation, no callback), the rest through uv_write(), which needs the
+ * bytes until write_cb. Returns 0, or a negative libuv error after which
+ * the caller closes the connection. */
+static int flush_output(conn_t *c)
+{
+    uv_stream_t *stream = (uv_stream_t *)&c->handle;
+    size_t sent = 0;
+
+    if (c->out.len == 0)
+        return 0;
+    uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
+    int n = uv_try_write(stream, &b, 1); /* UV_EAGAIN while earlier writes are queued */
+    if (n < 0 && n != UV_EAGAIN)
+        return n;
+    if (n > 0)
+        sent = (size_t)n;
+    if (sent == c->out.len) {
+        buf_free(&c->out); /* an idle connection keeps no output buffer */
+        return 0;
+    }
+
+    write_req_t *w = malloc(sizeof *w);
+    if (w == NULL)
+        return UV_ENOMEM;
+    size_t len;
+    w->data = buf_detach(&c->out, &len);
+    b = uv_buf_init(w->data + sent, (unsigned)(len - sent));
+    int rc = uv_write(&w->req, stream, &b, 1, write_cb);
+    if (rc < 0) {
+        free(w->data);
+        free(w);
+    }
+    return rc;
+}
+
+/* ==== Reading ============================================================ */
+
+/* libuv asks for memory just before it reads: hand out spare room at the
+ * end of c->in, which read_cb gives back when no request is half received,
+ * so an idle connection holds no read buffer. */
+static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *b)
+{
+    conn_t *c = handle->data;
+    (void)suggested;
+    buf_reserve(&c->in, READ_CHUNK);
+    *b = uv_buf_init(c->in.data + c->in.len, (unsigned)(c->in.cap - c->in.len));
+}
+
+/* Keeps only what a half-received request needs. */
+static void release_read_buffer(conn_t *c)
+{
+    if (c->in.len == 0) {
+        buf_free(&c->in);
+        resp_parser_trim(&c->parser);
+    } else if (c->in.len < c->in.cap / 4) {
+        buf_shrink(&c->in);
+    }
+}
+
+/* Executes every complete request that has arrived and sends all their
+ * replies in one write, then decides whether to go on reading. */
+static void serve_input(conn_t *c)
+{
+    enum input_result result = process_input(c);
+    release_read_buffer(c);
+    if (result == INPUT_CLOSE_NOW || flush_output(c) < 0) {
+        conn_close(c);
+        return;
+    }
+    if (result == INPUT_CLOSE_AFTER_REPLY) {
+        conn_finish(c);
+        return;
+    }
+    /* Backpressure: a client this far behind with its replies gets no more
+     * reading until they drain (see write_cb). */
+    c->paused = uv_stream_get_write_queue_size((uv_stream_t *)&c->handle) > OUTPUT_PAUSE_BYTES;
+    update_reading(c);
+}
+
+/* The loop's version of stage 2's cycle: called with the bytes one read()
+ * returned. Serves them, then returns to the loop. */
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
+{
+    conn_t *c = stream->data;
+    (void)b; /* the bytes are in c->in's spare room, see alloc_cb */
+
+    if (nread == 0) { /* nothing to read this time (EAGAIN): not EOF */
+        release_read_buffer(c);
+        return;
+    }
+    if (nread == UV_EOF) {
+        release_read_buffer(c);
+        conn_finish(c); /* flush what is queued, then close */
+        return;
+    }
+    if (nread < 0) { /* a reset or another error: nothing more to send */
+        log_debug("read: %s", uv_strerror((int)nread));
+        conn_close(c);
+        return;
+    }
+
+    c->in.len += (size_t)nread;
+    serve_input(c);
+}
+
+/* Starts or stops reading to match the connection's state. */
+static void update_reading(conn_t *c)
+{
+    uv_stream_t *stream = (uv_stream_t *)&c->handle;
+    int want = !c->paused && !c->finishing && !c->srv->stopping;
+
+    if (want && !c->reading)
+        uv_read_start(stream, alloc_cb, read_cb);
+    else if (!want && c->reading)
+        uv_read_stop(stream);
+    c->reading = want;
+}
+
+/* ==== Connections ======================================================== */
+
+static void close_cb(uv_handle_t *handle)
+{
+    conn_t *c = handle->data;
+    c->srv->conn_count--;
+    buf_free(&c->in);
+    buf_free(&c->out);
+    resp_parser_free(&c->parser);
+    free(c);
+}
+
+/* Closes at once, dropping any unsent replies. Safe to call more than once:
+ * uv_close() must not be, so ask uv_is_closing() first. */
+static void conn_close(conn_t *c)
+{
+    if (!uv_is_closing((uv_handle_t *)&c->handle))
+        uv_close((uv_handle_t *)&c->handle, close_cb);
+}
+
+static void shutdown_cb(uv_shutdown_t *req, int status)
+{
+    conn_t *c = req->handle->data;
+    (void)status; /* flushed or not, the connection is done */
+    free(req);
+    conn_close(c);
+}
+
+/* Closes once every queued reply is written: uv_shutdown() waits for the
+ * pending writes, then shuts the write side; shutdown_cb closes. */
+static void conn_finish(conn_t *c)
+{
+    uv_stream_t *stream = (uv_stream_t *)&c->handle;
+
+    if (uv_is_closing((uv_handle_t *)stream) || c->finishing)
+        return;
+    c->finishing = 1;
+    update_reading(c);
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (req == NULL || uv_shutdown(req, stream, shutdown_cb) < 0) {
+        free(req); /* UV_ENOTCONN: the peer is gone already */
+        conn_close(c);
+    }
+}
+
+/* Answers and closes a client we cannot serve. The socket is fresh, so the
+ * short reply fits in its send buffer: uv_try_write() sends it whole. */
+static void refuse_client(conn_t *c, const char *reply)
+{
+    uv_buf_t b = uv_buf_init((char *)reply, (unsigned)strlen(reply));
+    uv_try_write((uv_stream_t *)&c->handle, &b, 1);
+    conn_close(c);
+}
+
+/* The listener's callback: a client is waiting to be accepted. */
+static void connection_cb(uv_stream_t *listener, int status)
+{
+    server_t *srv = listener->data;
+
+    if (status < 0) {
+        log_warn("accept: %s", uv_strerror(status));
+        return;
+    }
+    conn_t *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        log_warn("accept: out of memory");
+        return;
+    }
+    c->srv = srv;
+    resp_parser_init(&c->parser);
+    uv_tcp_init(srv->loop, &c->handle);
+    c->handle.data = c;
+    srv->conn_count++; /* close_cb counts it out, whatever happens next */
+
+    int rc = uv_accept(listener, (uv_stream_t *)&c->handle);
+    if (rc < 0) {
+        log_warn("accept: %s", uv_strerror(rc));
+        conn_close(c);
+        return;
+    }
+    /* libuv's own answer to "too many open files" is to accept and close
+     * silently; count instead, and say why, as Redis does. */
+    if (srv->conn_count > srv->opts.max_clients) {
+        refuse_client(c, "-ERR max number of clients reached\r\n");
+        return;
+    }
+    uv_tcp_nodelay(&c->handle, 1);
+    update_reading(c);
+}
+
+/* ==== The loop-lag monitor =============================================== */
+
+/* Ticks every LAG_INTERVAL_MS. A tick that comes late means the loop was
+ * busy: a callback ran long, and every client waited that long. */
+static void lag_timer_cb(uv_timer_t *timer)
+{
+    server_t *srv = timer->data;
+    uint64_t now = uv_hrtime();
+    uint64_t elapsed_ms = (now - srv->lag_last_tick_ns) / 1000000;
+
+    srv->lag_last_tick_ns = now;
+    srv->lag_current_ms = elapsed_ms > LAG_INTERVAL_MS ? elapsed_ms - LAG_INTERVAL_MS : 0;
+    if (srv->lag_current_ms > srv->lag_max_ms)
+        srv->lag_max_ms = srv->lag_current_ms;
+    if (srv->lag_current_ms > STALL_MS) {
+        srv->lag_stalls++;
+        log_warn("event loop stalled for %llu ms: every client waited",
+                 (unsigned long long)srv->lag_current_ms);
+    }
+}
+
+static void start_lag_monitor(server_t *srv)
+{
+    uv_timer_init(srv->loop, &srv->lag_timer);
+    srv->lag_timer.data = srv;
+    srv->lag_last_tick_ns = uv_hrtime();
+    uv_timer_start(&srv->lag_timer, lag_timer_cb, LAG_INTERVAL_MS, LAG_INTERVAL_MS);
+}
+
+/* ==== Start-up and shutdown ============================================== */
+
+/* INFO's stage section. Runs on the loop thread, like everything here. */
+static void info_cb(buf_t *out, void *arg)
+{
+    server_t *srv = arg;
+    buf_printf(out, "model:event-loop\r\n");
+    buf_printf(out, "connected_clients:%d\r\n", srv->conn_count);
+    buf_printf(out, "loop_lag_ms:%llu\r\n", (unsigned long long)srv->lag_current_ms);
+    buf_printf(out, "loop_lag_max_ms:%llu\r\n", (unsigned long long)srv->lag_max_ms);
+    buf_printf(out, "loop_stalls:%llu\r\n", (unsigned long long)srv->lag_stalls);
+}
+
+/* Raises the soft limit on open files to the hard limit, as Redis does,
+ * and keeps --max-clients within what the limit allows. */
+static void adjust_fd_limit(server_t *srv)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)srv->opts.max_clients + RESERVED_FDS > rl.rlim_cur) {
+        int allowed = rl.rlim_cur > RESERVED_FDS ? (int)(rl.rlim_cur - RESERVED_FDS) : 1;
+        log_warn("--max-clients %d is above what the open file limit (%lu) allows; using %d",
+                 srv->opts.max_clients, (unsigned long)rl.rlim_cur, allowed);
+        srv->opts.max_clients = allowed;
+    }
+}
+
+/* Opens the listening socket and reports the port actually bound. */
+static int listen_on(server_t *srv)
+{
+    struct sockaddr_in addr;
+    struct sockaddr_storage bound;
+    int len = sizeof bound;
+
+    uv_ip4_addr(srv->opts.bind, srv->opts.port, &addr); /* validated by opts_parse */
+    uv_tcp_init(srv->loop, &srv->listener);
+    srv->listener.data = srv;
+    int rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&srv->listener, LISTEN_BACKLOG, connection_cb);
+    if (rc == 0)
+        rc = uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);
+    if (rc != 0)
+        return rc;
+    srv->env.port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    return 0;
+}
+
+static int load_dump(server_t *srv)
+{
+    char err[256];
+    store_t *loaded = NULL;
+
+    if (srv->opts.dbfile == NULL)
+        return 0;
+    int rc = dump_load(srv->opts.dbfile, &loaded, err, sizeof err);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc == -EBADMSG) {
+        log_error("refusing to start: %s", err);
+        return rc;
+    }
+    if (rc != 0) {
+        log_error("cannot read %s: %s", srv->opts.dbfile, strerror(-rc));
+        return rc;
+    }
+    store_free(srv->store);
+    srv->store = loaded;
+    log_info("loaded %zu keys from %s", store_count(loaded), srv->opts.dbfile);
+    return 0;
+}
+
+/* Every TCP handle but the listener is a connection. */
+static int is_connection(server_t *srv, uv_handle_t *handle)
+{
+    return handle->type == UV_TCP && handle != (uv_handle_t *)&srv->listener;
+}
+
+/* uv_walk callback at shutdown: every connection flushes and closes, every
+ * other handle closes. Handles already closing are left alone. */
+static void stop_handle_cb(uv_handle_t *handle, void *arg)
+{
+    server_t *srv = arg;
+
+    if (uv_is_closing(handle))
+        return;
+    if (is_connection(srv, handle))
+        conn_finish(handle->data);
+    else
+        uv_close(handle, NULL);
+}
+
+/* uv_walk callback when the grace period is over: close what is left,
+ * connections included, dropping their unsent replies. */
+static void close_handle_cb(uv_handle_t *handle, void *arg)
+{
+    server_t *srv = arg;
+
+    if (is_connection(srv, handle))
+        conn_close(handle->data);
+    else if (!uv_is_closing(handle))
+        uv_close(handle, NULL);
+}
+
+static void grace_timer_cb(uv_timer_t *timer)
+{
+    server_t *srv = timer->data;
+    log_warn("%d connection(s) still draining after %d ms: cutting them off", srv->conn_count,
+             SHUTDOWN_GRACE_MS);
+    uv_walk(srv->loop, close_handle_cb, srv);
+}
+
+/* Stops listening, then lets every connection flush its replies and close.
+ * No command is half done: commands run whole between two callbacks. The
+ * loop ends by itself once the last handle is closed. */
+static void signal_cb(uv_signal_t *handle, int signum)
+{
+    server_t *srv = handle->data;
+
+    if (srv->stopping)
+        return;
+    srv->stopping = 1;
+    log_info("received %s, shutting down", strsignal(signum));
+    uv_walk(srv->loop, stop_handle_cb, srv);
+
+    /* A client that never reads its replies must not keep us up forever;
+     * the timer is unreferenced so it does not keep the loop alive. */
+    uv_timer_init(srv->loop, &srv->grace_timer);
+    srv->grace_timer.data = srv;
+    uv_timer_start(&srv->grace_timer, grace_timer_cb, SHUTDOWN_GRACE_MS, 0);
+    uv_unref((uv_handle_t *)&srv->grace_timer);
+}
+
+static void setup_signals(server_t *srv)
+{
+    signal(SIGPIPE, SIG_IGN); /* a peer that has gone shows up as UV_EPIPE */
+    uv_signal_init(srv->loop, &srv->sigint);
+    uv_signal_init(srv->loop, &srv->sigterm);
+    srv->sigint.data = srv->sigterm.data = srv;
+    uv_signal_start(&srv->sigint, signal_cb, SIGINT);
+    uv_signal_start(&srv->sigterm, signal_cb, SIGTERM);
+}
+
+/* Closes whatever is left (the grace timer) and lets the loop finish, so
+ * that uv_loop_close() finds nothing open. */
+static int close_loop(server_t *srv)
+{
+    uv_walk(srv->loop, close_handle_cb, srv);
+    uv_run(srv->loop, UV_RUN_DEFAULT);
+    return uv_loop_close(srv->loop);
+}
+
+/* Saves the dump on the way out. The loop has ended: nothing else runs. */
+static int save_on_exit(server_t *srv)
+{
+    if (srv->opts.dbfile == NULL)
+        return 0;
+    int rc = dump_save(srv->store, srv->opts.dbfile);
+    if (rc != 0)
+        log_error("saving %s on shutdown failed: %s", srv->opts.dbfile, strerror(-rc));
+    else
+        log_info("saved %zu keys to %s", store_count(srv->store), srv->opts.dbfile);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    server_t *srv = &server;
+    int rc = opts_parse(&srv->opts, &stage, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    log_init(stage.name, srv->opts.log_level);
+
+    srv->env = (cmd_env_t){
+        .stage = stage.name,
+        .bind = srv->opts.bind,
+        .dbfile = srv->opts.dbfile,
+        .start_ms = (int64_t)(uv_hrtime() / 1000000),
+        .info = info_cb,
+        .info_arg = srv,
+    };
+    srv->store = store_new();
+    adjust_fd_limit(srv);
+    srv->env.max_clients = srv->opts.max_clients;
+
+    int exit_code = 1;
+    if (load_dump(srv) != 0)
+        goto out_store;
+    srv->loop = uv_default_loop();
+    setup_signals(srv);
+    rc = listen_on(srv);
+    if (rc != 0) {
+        log_error("cannot listen on %s:%d: %s", srv->opts.bind, srv->opts.port, uv_strerror(rc));
+        goto out_loop;
+    }
+    start_lag_monitor(srv);
+    printf("listening on %s:%d\n", srv->opts.bind, srv->env.port);
+    fflush(stdout);
+
+    uv_run(srv->loop, UV_RUN_DEFAULT); /* until signal_cb has closed everything */
+
+    exit_code = save_on_exit(srv) == 0 ? 0 : 1;
+
+out_loop:
+    rc = close_loop(srv);
+    if (rc != 0) {
+        log_error("uv_loop_close: %s", uv_strerror(rc));
+        exit_code = 1;
+    }
+out_store:
+    store_free(srv->store);
+    return exit_code;
+}

@@ -1,0 +1,1067 @@
+/*
+ * stage4-offload: the event loop, with its slow work handed to a thread pool.
+ *
+ * Stage 3's loop with one new habit: a command that would block the loop
+ * (DEBUG SLEEP, DIGEST, SAVE) is queued with uv_queue_work() to libuv's
+ * thread pool (--threads workers), and its reply is written from the
+ * after-work callback, back on the loop thread. Meanwhile the loop goes on
+ * serving every other client. The question this stage makes you ask of
+ * every piece of work is: which pool does it live on?
+ *
+ * Threads and data:
+ *   - the loop thread owns the connections, their buffers, the jobs list
+ *     and its counters, and the queue lock; workers never touch them;
+ *   - a worker thread touches only the job it was given (its cmd_job_t)
+ *     and, when the job must read the store, the store under store_mu;
+ *   - the store is shared again, so it has a lock again: every access from
+ *     any thread holds store_mu, for the access only. The one exception is
+ *     SAVE under --lock-strategy queue: its worker reads the store while the
+ *     queue lock keeps every writer out (readers may share with it).
+ *
+ * Order: while a connection has a job in flight, its later requests stay
+ * in c->in, unexecuted, and nothing more is read from it; replies never
+ * overtake each other.
+ *
+ * The trap: with --pitfall mutex-across-callback, the loop thread takes
+ * store_mu for a job and releases it in the after-work callback; the next
+ * command on the loop that needs the store waits for a lock only the loop
+ * itself could release. With --pitfall lock-during-work, a worker keeps
+ * store_mu for the whole slow step and the loop waits behind it. store_lock()
+ * is a watchdog: it catches both, says what happened and exits.
+ */
+
+#include "cmd.h"
+#include "dump.h"
+#include "log.h"
+#include "opts.h"
+#include "resp.h"
+#include "store.h"
+
+#include "qlock.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define READ_CHUNK         (64 * 1024)
+#define QUERY_BUF_MAX      (64 * 1024 * 1024) /* a partial request may not grow past this */
+#define LISTEN_BACKLOG     511
+#define RESERVED_FDS       32                 /* kept for the listener, the dump file, logging */
+#define SHUTDOWN_GRACE_MS  5000               /* then connections that do not drain are cut off */
+#define OUTPUT_PAUSE_BYTES (1024 * 1024)      /* stop reading from a client this far behind */
+#define OUTPUT_MAX_BYTES   (64 * 1024 * 1024) /* disconnect a client this far behind */
+#define LAG_INTERVAL_MS    10                 /* how often the lag monitor ticks */
+#define STALL_MS           100                /* a tick this late counts as a stall */
+#define JOBS_MAX           64                 /* slow commands queued or running at once */
+#define LOCK_WAIT_MAX_MS   1000               /* the watchdog's bound on waiting for store_mu */
+#define WATCHDOG_EXIT_CODE 3
+
+static const opts_stage_t stage = {
+    .name = "stage4-offload",
+    .summary = "a libuv event loop that hands slow commands to libuv's thread pool",
+    .default_port = 7004,
+    .extra = OPTS_THREADS | OPTS_PITFALL | OPTS_LOCK_STRATEGY,
+    .default_threads = 4,
+    .threads_help = "libuv thread pool size (UV_THREADPOOL_SIZE) for slow commands",
+};
+
+/* ==== Server state ======================================================= */
+
+typedef struct conn conn_t;
+typedef struct job job_t;
+
+typedef struct server {
+    opts_t opts;
+    cmd_env_t env;
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t lag_timer;
+    uv_timer_t grace_timer; /* bounds the shutdown */
+
+    pthread_mutex_t store_mu; /* guards store; error-checking, see store_lock() */
+    store_t *store;
+    _Atomic(const char *) store_holder; /* who holds store_mu, for the watchdog */
+    qlock_t save_lock;                  /* --lock-strategy queue: writers wait behind SAVE */
+
+    job_t *jobs; /* in flight: queued or running */
+    int job_count;
+    conn_t *slot_waiters; /* connections waiting for a job slot, first come first */
+
+    int conn_count;
+    int stopping;
+
+    /* The loop-lag monitor: how late lag_timer fires. */
+    uint64_t lag_last_tick_ns;
+    uint64_t lag_current_ms;
+    uint64_t lag_max_ms;
+    uint64_t lag_stalls; /* ticks more than STALL_MS late */
+} server_t;
+
+/* Everything one connection holds while idle: its handle, its parser, two
+ * empty buffers. Well under 1 KiB. */
+struct conn {
+    uv_tcp_t handle; /* handle.data points back here */
+    server_t *srv;
+    buf_t in;  /* bytes of a half-received request; empty (no memory) when idle */
+    buf_t out; /* replies of the current read, until handed to libuv */
+    resp_parser_t parser;
+    int reading;   /* uv_read_start() is in effect */
+    int paused;    /* too many replies unsent: not reading until they drain */
+    int finishing; /* closing once the queued replies are written */
+
+    /* Waiting: for its job, for a job slot or for the queue lock. Later
+     * requests stay in c->in until the wait is over. */
+    int waiting;
+    job_t *job; /* the job in flight for this connection */
+    conn_t *next_slot_waiter;
+    int waits_for_slot;
+    qlock_waiter_t lock_wait;
+    int waits_for_lock;
+    int holds_save_lock; /* running the writes that waited behind a SAVE */
+};
+
+/* A write in flight: libuv needs the bytes until write_cb. */
+typedef struct write_req {
+    uv_write_t req;
+    char *data;
+} write_req_t;
+
+/* How a job keeps the store consistent while it reads it (see work_cb). */
+typedef enum job_plan {
+    PLAN_COPIED,        /* the loop thread made the copy: the worker only runs */
+    PLAN_WORKER_COPIES, /* the worker copies under store_mu, then runs without it */
+    PLAN_QUEUE_LOCKED,  /* the worker reads the live store; the queue lock keeps writers out */
+    PLAN_HELD_ACROSS,   /* pitfall: the loop thread holds store_mu until after_work_cb */
+    PLAN_HELD_DURING,   /* pitfall: the worker holds store_mu for the whole job */
+} job_plan_t;
+
+/* A slow command on its way through the thread pool. */
+struct job {
+    uv_work_t work; /* work.data points back here */
+    server_t *srv;
+    conn_t *conn; /* loop thread only; NULL once its client has gone */
+    job_t *prev, *next;
+    job_plan_t plan;
+    cmd_job_t cmd;
+    qlock_waiter_t lock_wait;
+};
+
+/* What became of a request. */
+enum exec_result {
+    EXEC_DONE,    /* the reply is in c->out */
+    EXEC_CLOSE,   /* the reply is in c->out; close after it (QUIT) */
+    EXEC_QUEUED,  /* offloaded: the reply comes with after_work_cb */
+    EXEC_BLOCKED, /* cannot start yet: the request stays in c->in for later */
+};
+
+static server_t server;
+
+static void conn_close(conn_t *c);
+static void conn_finish(conn_t *c);
+static void update_reading(conn_t *c);
+static void serve_input(conn_t *c);
+static int flush_output_or_close(conn_t *c);
+
+/* ==== The store lock and its watchdog ==================================== */
+
+/*
+ * Takes store_mu, or ends the process with a report when it cannot. who
+ * names the taker, e.g. "the loop thread (running a command)"; it must be a
+ * string literal, since another thread may read it in its report.
+ *
+ * store_mu is an error-checking mutex, taken with a time limit, so the two
+ * ways of getting it wrong show up as errors instead of a silent hang:
+ * EDEADLK when the loop thread asks for a lock it already holds (it was
+ * kept across a callback), ETIMEDOUT when a thread waited more than
+ * LOCK_WAIT_MAX_MS (someone holds it during slow work).
+ */
+static void store_lock(server_t *srv, const char *who)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += LOCK_WAIT_MAX_MS / 1000;
+    deadline.tv_nsec += (LOCK_WAIT_MAX_MS % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+
+    int rc = pthread_mutex_timedlock(&srv->store_mu, &deadline);
+    if (rc == 0) {
+        atomic_store(&srv->store_holder, who);
+        return;
+    }
+
+    const char *holder = atomic_load(&srv->store_holder);
+    if (holder == NULL)
+        holder = "someone who did not say";
+    if (rc == EDEADLK) {
+        log_error("watchdog: DEADLOCK on the store lock: %s needs it, but the loop thread "
+                  "already holds it for %s. The lock is held across a callback: only a "
+                  "callback that this waiting thread would have to run can release it.",
+                  who, holder);
+    } else if (rc == ETIMEDOUT) {
+        log_error("watchdog: STALL on the store lock: %s waited %d ms for it, and it is "
+                  "still held by %s. A lock held during slow work makes every client of "
+                  "the loop wait with it.",
+                  who, LOCK_WAIT_MAX_MS, holder);
+    } else {
+        log_error("watchdog: taking the store lock failed: %s", strerror(rc));
+    }
+    log_error("watchdog: exiting with status %d (see TUTORIAL.md, stage 4)", WATCHDOG_EXIT_CODE);
+    _exit(WATCHDOG_EXIT_CODE);
+}
+
+static void store_unlock(server_t *srv)
+{
+    atomic_store(&srv->store_holder, NULL);
+    pthread_mutex_unlock(&srv->store_mu);
+}
+
+/* ==== Offloading slow commands =========================================== */
+
+static void wake_slot_waiters(server_t *srv);
+
+/* Runs on a worker thread: touches the job, and the store only as the
+ * job's plan allows. */
+static void work_cb(uv_work_t *req)
+{
+    job_t *job = req->data;
+    server_t *srv = job->srv;
+
+    switch (job->plan) {
+    case PLAN_COPIED:
+        break;
+    case PLAN_WORKER_COPIES:
+        store_lock(srv, "a worker thread (copying from the store)");
+        cmd_job_read(&job->cmd, srv->store);
+        store_unlock(srv); /* released before the slow part */
+        break;
+    case PLAN_QUEUE_LOCKED:
+    case PLAN_HELD_ACROSS: /* "the loop thread holds store_mu for us": the trap */
+        cmd_job_read(&job->cmd, srv->store);
+        break;
+    case PLAN_HELD_DURING:
+        store_lock(srv, "a worker thread (for the whole of its slow job, in work_cb)");
+        cmd_job_read(&job->cmd, srv->store);
+        cmd_job_run(&job->cmd); /* the pitfall: slow work with store_mu held */
+        store_unlock(srv);
+        return;
+    }
+    cmd_job_run(&job->cmd); /* sleeps, hashes or writes the dump, holding no lock */
+}
+
+static void job_unlink(server_t *srv, job_t *job)
+{
+    if (job->prev != NULL)
+        job->prev->next = job->next;
+    else
+        srv->jobs = job->next;
+    if (job->next != NULL)
+        job->next->prev = job->prev;
+    srv->job_count--;
+}
+
+/* Back on the loop thread: the job is done (or was cancelled at shutdown).
+ * Writes its reply, then lets its connection go on with the requests that
+ * waited behind it. */
+static void after_work_cb(uv_work_t *req, int status)
+{
+    job_t *job = req->data;
+    server_t *srv = job->srv;
+    conn_t *c = job->conn;
+
+    if (job->plan == PLAN_HELD_ACROSS)
+        store_unlock(srv); /* the trap's release, one callback too late */
+    if (job->plan == PLAN_QUEUE_LOCKED)
+        qlock_unlock(&srv->save_lock); /* writers queued behind the SAVE run now */
+    job_unlink(srv, job);
+
+    if (c == NULL || status == UV_ECANCELED) {
+        cmd_job_discard(&job->cmd); /* its client is gone, or we are shutting down */
+        if (c != NULL) {
+            c->job = NULL;
+            c->waiting = 0;
+            conn_finish(c);
+        }
+    } else {
+        cmd_job_reply(&job->cmd, &c->out);
+        c->job = NULL;
+        c->waiting = 0;
+        if (srv->stopping) {
+            if (flush_output_or_close(c) == 0)
+                conn_finish(c);
+        } else {
+            serve_input(c);
+        }
+    }
+    free(job);
+    wake_slot_waiters(srv);
+}
+
+/* Hands the job to the thread pool. */
+static void queue_job(job_t *job)
+{
+    int rc = uv_queue_work(job->srv->loop, &job->work, work_cb, after_work_cb);
+    if (rc != 0) { /* cannot happen with a valid loop and callbacks */
+        log_error("uv_queue_work: %s", uv_strerror(rc));
+        abort();
+    }
+}
+
+/* The queue lock is ours: nobody writes the store until after_work_cb. */
+static void save_lock_granted_cb(void *arg)
+{
+    job_t *job = arg;
+    if (job->srv->stopping) {
+        /* It waited for the lock while signal_cb cancelled the queued jobs:
+         * drop it like them. Run, it would write a dump of a store it never
+         * read, an empty file over the good one. */
+        after_work_cb(&job->work, UV_ECANCELED); /* releases the lock too */
+        return;
+    }
+    queue_job(job);
+}
+
+/* Decides how the job will read the store, takes what that needs on the
+ * loop thread, and queues the job. */
+static void start_job(server_t *srv, job_t *job)
+{
+    int reads_store = job->cmd.kind != CMD_JOB_SLEEP;
+
+    if (!reads_store) {
+        job->plan = PLAN_COPIED;
+    } else if (srv->opts.pitfall == OPTS_PITFALL_MUTEX_ACROSS_CALLBACK) {
+        /* The trap, written the way it looks natural: keep the store still
+         * while the worker reads it, release when the job is done. */
+        store_lock(srv, job->cmd.kind == CMD_JOB_SAVE
+                            ? "SAVE (taken on the loop thread before uv_queue_work(), to be "
+                              "released in after_work_cb)"
+                            : "DIGEST (taken on the loop thread before uv_queue_work(), to be "
+                              "released in after_work_cb)");
+        job->plan = PLAN_HELD_ACROSS;
+    } else if (srv->opts.pitfall == OPTS_PITFALL_LOCK_DURING_WORK) {
+        job->plan = PLAN_HELD_DURING;
+    } else if (job->cmd.kind == CMD_JOB_SAVE && srv->opts.lock_strategy == OPTS_LOCK_QUEUE) {
+        /* Fix 2: hold a lock that waits without blocking, for the whole
+         * save; queue_job runs once it is ours. */
+        job->plan = PLAN_QUEUE_LOCKED;
+        qlock_lock(&srv->save_lock, &job->lock_wait, save_lock_granted_cb, job);
+        return;
+    } else if (job->cmd.kind == CMD_JOB_SAVE) {
+        /* Fix 1: copy under a short lock and release before yielding; the
+         * worker writes the copy. */
+        store_lock(srv, "the loop thread (copying the store for SAVE)");
+        cmd_job_read(&job->cmd, srv->store);
+        store_unlock(srv);
+        job->plan = PLAN_COPIED;
+    } else {
+        job->plan = PLAN_WORKER_COPIES; /* DIGEST: the worker copies one value */
+    }
+    queue_job(job);
+}
+
+/* A slow command leaves the loop thread: it runs in libuv's thread pool
+ * and its reply comes back through after_work_cb. Until then the
+ * connection waits, so its replies stay in order. */
+static enum exec_result offload_slow_command(conn_t *c, const cmd_t *cmd)
+{
+    server_t *srv = c->srv;
+
+    if (srv->job_count >= JOBS_MAX) {
+        /* The pool is shared and its queue unbounded: bound it here. */
+        c->waits_for_slot = 1;
+        c->next_slot_waiter = NULL;
+        conn_t **tail = &srv->slot_waiters;
+        while (*tail != NULL)
+            tail = &(*tail)->next_slot_waiter;
+        *tail = c;
+        return EXEC_BLOCKED;
+    }
+    job_t *job = calloc(1, sizeof *job);
+    if (job == NULL) {
+        resp_add_error(&c->out, "ERR out of memory");
+        return EXEC_DONE;
+    }
+    if (cmd_job_init(&job->cmd, cmd, c->parser.argc, c->parser.argv, &srv->env, &c->out) != 0) {
+        free(job);
+        return EXEC_DONE; /* bad arguments: the error is in c->out */
+    }
+    job->srv = srv;
+    job->conn = c;
+    job->work.data = job;
+    job->next = srv->jobs;
+    if (srv->jobs != NULL)
+        srv->jobs->prev = job;
+    srv->jobs = job;
+    srv->job_count++;
+    c->job = job;
+    start_job(srv, job);
+    return EXEC_QUEUED;
+}
+
+/* A job slot is free: the connections that waited for one go on, first
+ * come first served, while slots remain. A loop, not just the first one: a
+ * waiter whose command turns out to have bad arguments takes no slot, and
+ * the next waiter must not wait for a job that may never come. */
+static void wake_slot_waiters(server_t *srv)
+{
+    while (srv->slot_waiters != NULL && !srv->stopping && srv->job_count < JOBS_MAX) {
+        conn_t *c = srv->slot_waiters;
+        srv->slot_waiters = c->next_slot_waiter;
+        c->waits_for_slot = 0;
+        c->waiting = 0;
+        serve_input(c); /* parses the slow command again, and offloads it */
+    }
+}
+
+/* ==== Executing requests ================================================= */
+
+/* The writes that waited behind a SAVE (--lock-strategy queue) run now,
+ * holding the queue lock until the connection has gone through its input. */
+static void save_lock_for_writer_cb(void *arg)
+{
+    conn_t *c = arg;
+    c->waits_for_lock = 0;
+    c->waiting = 0;
+    c->holds_save_lock = 1;
+    serve_input(c);
+    c->holds_save_lock = 0;
+    qlock_unlock(&c->srv->save_lock);
+}
+
+/* Runs a fast command under store_mu. With --lock-strategy queue, a write
+ * first needs the queue lock: while a SAVE holds it, the connection waits
+ * in line (the loop does not). */
+static enum exec_result run_fast_command(conn_t *c, const cmd_t *cmd)
+{
+    server_t *srv = c->srv;
+    int queue_locked = 0;
+
+    if ((cmd->flags & CMD_WRITE) && srv->opts.lock_strategy == OPTS_LOCK_QUEUE &&
+        !c->holds_save_lock) {
+        if (qlock_trylock(&srv->save_lock) != 0) {
+            c->waits_for_lock = 1;
+            qlock_lock(&srv->save_lock, &c->lock_wait, save_lock_for_writer_cb, c);
+            return EXEC_BLOCKED;
+        }
+        queue_locked = 1;
+    }
+    if (cmd->flags & (CMD_READ | CMD_WRITE)) {
+        store_lock(srv, "the loop thread (running a command)");
+        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out);
+        store_unlock(srv);
+    } else {
+        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out);
+    }
+    if (queue_locked)
+        qlock_unlock(&srv->save_lock);
+    return (cmd->flags & CMD_CLOSE) ? EXEC_CLOSE : EXEC_DONE;
+}
+
+/* Executes the request in c->parser: fast commands here, slow ones in the
+ * thread pool. */
+static enum exec_result execute_request(conn_t *c)
+{
+    const cmd_t *cmd = cmd_lookup(c->parser.argc, c->parser.argv, &c->out);
+
+    if (cmd == NULL)
+        return EXEC_DONE; /* unknown command or wrong arity: the error is in c->out */
+    if (cmd->flags & CMD_SLOW)
+        return offload_slow_command(c, cmd);
+    return run_fast_command(c, cmd);
+}
+
+enum input_result { INPUT_OK, INPUT_WAIT, INPUT_CLOSE_AFTER_REPLY, INPUT_CLOSE_NOW };
+
+/* Parses and executes every complete request in c->in, appending the
+ * replies to c->out. Says whether the connection goes on, waits (for a job,
+ * a job slot or the queue lock: the rest of c->in waits with it), closes
+ * once the replies are written (QUIT, protocol error), or must close at
+ * once (its unsent output passed OUTPUT_MAX_BYTES: it is not reading its
+ * replies). */
+static enum input_result process_input(conn_t *c)
+{
+    size_t done = 0;
+    enum input_result result = INPUT_OK;
+    size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->handle);
+
+    while (result == INPUT_OK) {
+        size_t used;
+        resp_status_t st = resp_parse(&c->parser, c->in.data + done, c->in.len - done, &used);
+        if (st == RESP_INCOMPLETE) {
+            done += used;
+            break;
+        }
+        if (st == RESP_ERROR) {
+            resp_add_error(&c->out, c->parser.error);
+            result = INPUT_CLOSE_AFTER_REPLY;
+            break;
+        }
+        enum exec_result exec = execute_request(c);
+        if (exec == EXEC_BLOCKED) { /* not consumed: parsed again once the wait is over */
+            result = INPUT_WAIT;
+            break;
+        }
+        done += used;
+        if (exec == EXEC_QUEUED) {
+            result = INPUT_WAIT;
+        } else if (exec == EXEC_CLOSE) {
+            result = INPUT_CLOSE_AFTER_REPLY;
+        } else if (queued + c->out.len > OUTPUT_MAX_BYTES) {
+            log_warn("closing a client with over %d bytes of unsent replies (not reading them?)",
+                     OUTPUT_MAX_BYTES);
+            result = INPUT_CLOSE_NOW;
+        }
+    }
+    buf_consume(&c->in, done);
+    if (result == INPUT_OK && c->in.len > QUERY_BUF_MAX) {
+        log_warn("closing a client: request larger than %d bytes", QUERY_BUF_MAX);
+        result = INPUT_CLOSE_NOW;
+    }
+    return result;
+}
+
+/* ==== Writing ============================================================ */
+
+static void write_cb(uv_write_t *req, int status)
+{
+    write_req_t *w = (write_req_t *)req;
+    uv_stream_t *stream = req->handle;
+    conn_t *c = stream->data;
+
+    free(w->data);
+    free(w);
+    if (status < 0) {
+        /* UV_ECANCELED: the connection is closing and libuv dropped the
+         * write; anything else: the peer has gone. */
+        if (status != UV_ECANCELED)
+            log_debug("write: %s", uv_strerror(status));
+        conn_close(c);
+        return;
+    }
+    if (c->paused && uv_stream_get_write_queue_size(stream) == 0) {
+        c->paused = 0; /* the client caught up: read from it again */
+        update_reading(c);
+    }
+}
+
+/* Sends c->out: straight into the socket if it has room (uv_try_write: no
+ * allocation, no callback), the rest through uv_write(), which needs the
+ * bytes until write_cb. Returns 0, or a negative libuv error after which
+ * the caller closes the connection. */
+static int flush_output(conn_t *c)
+{
+    uv_stream_t *stream = (uv_stream_t *)&c->handle;
+    size_t sent = 0;
+
+    if (c->out.len == 0)
+        return 0;
+    uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
+    int n = uv_try_write(stream, &b, 1); /* UV_EAGAIN while earlier writes are queued */
+    if (n < 0 && n != UV_EAGAIN)
+        return n;
+    if (n > 0)
+        sent = (size_t)n;
+    if (sent == c->out.len) {
+        buf_free(&c->out); /* an idle connection keeps no output buffer */
+        return 0;
+    }
+
+    write_req_t *w = malloc(sizeof *w);
+    if (w == NULL)
+        return UV_ENOMEM;
+    size_t len;
+    w->data = buf_detach(&c->out, &len);
+    b = uv_buf_init(w->data + sent, (unsigned)(len - sent));
+    int rc = uv_write(&w->req, stream, &b, 1, write_cb);
+    if (rc < 0) {
+        free(w->data);
+        free(w);
+    }
+    return rc;
+}
+
+/* flush_output(), closing the connection when it fails. Returns 0 or -1. */
+static int flush_output_or_close(conn_t *c)
+{
+    if (flush_output(c) == 0)
+        return 0;
+    conn_close(c);
+    return -1;
+}
+
+/* ==== Reading ============================================================ */
+
+/* libuv asks for memory just before it reads: hand out spare room at the
+ * end of c->in, which read_cb gives back when no request is half received,
+ * so an idle connection holds no read buffer. */
+static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *b)
+{
+    conn_t *c = handle->data;
+    (void)suggested;
+    buf_reserve(&c->in, READ_CHUNK);
+    *b = uv_buf_init(c->in.data + c->in.len, (unsigned)(c->in.cap - c->in.len));
+}
+
+/* Keeps only what a half-received request needs. */
+static void release_read_buffer(conn_t *c)
+{
+    if (c->in.len == 0) {
+        buf_free(&c->in);
+        resp_parser_trim(&c->parser);
+    } else if (c->in.len < c->in.cap / 4) {
+        buf_shrink(&c->in);
+    }
+}
+
+/* Executes every complete request that has arrived and sends all their
+ * replies in one write, then decides whether to go on reading. */
+static void serve_input(conn_t *c)
+{
+    enum input_result result = process_input(c);
+    c->waiting = result == INPUT_WAIT;
+    release_read_buffer(c);
+    if (result == INPUT_CLOSE_NOW || flush_output(c) < 0) {
+        conn_close(c);
+        return;
+    }
+    if (result == INPUT_CLOSE_AFTER_REPLY) {
+        conn_finish(c);
+        return;
+    }
+    /* Backpressure: a client this far behind with its replies gets no more
+     * reading until they drain (see write_cb). */
+    c->paused = uv_stream_get_write_queue_size((uv_stream_t *)&c->handle) > OUTPUT_PAUSE_BYTES;
+    update_reading(c);
+}
+
+/* The loop's version of stage 2's cycle: called with the bytes one read()
+ * returned. Serves them, then returns to the loop. */
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
+{
+    conn_t *c = stream->data;
+    (void)b; /* the bytes are in c->in's spare room, see alloc_cb */
+
+    if (nread == 0) { /* nothing to read this time (EAGAIN): not EOF */
+        release_read_buffer(c);
+        return;
+    }
+    if (nread == UV_EOF) {
+        release_read_buffer(c);
+        conn_finish(c); /* flush what is queued, then close */
+        return;
+    }
+    if (nread < 0) { /* a reset or another error: nothing more to send */
+        log_debug("read: %s", uv_strerror((int)nread));
+        conn_close(c);
+        return;
+    }
+
+    c->in.len += (size_t)nread;
+    serve_input(c);
+}
+
+/* Starts or stops reading to match the connection's state. */
+static void update_reading(conn_t *c)
+{
+    uv_stream_t *stream = (uv_stream_t *)&c->handle;
+    int want = !c->paused && !c->waiting && !c->finishing && !c->srv->stopping;
+
+    if (want && !c->reading)
+        uv_read_start(stream, alloc_cb, read_cb);
+    else if (!want && c->reading)
+        uv_read_stop(stream);
+    c->reading = want;
+}
+
+/* ==== Connections ======================================================== */
+
+/* Forgets every wait the connection is in. Its job, if any, runs on: the
+ * worker may be inside it, so only its link back to us is cut, and
+ * after_work_cb drops the reply. */
+static void conn_detach(conn_t *c)
+{
+    server_t *srv = c->srv;
+
+    if (c->job != NULL)
+        c->job->conn = NULL;
+    if (c->waits_for_lock)
+        qlock_cancel(&srv->save_lock, &c->lock_wait);
+    if (c->waits_for_slot) {
+        conn_t **link = &srv->slot_waiters;
+        while (*link != c)
+            link = &(*link)->next_slot_waiter;
+        *link = c->next_slot_waiter;
+    }
+}
+
+static void close_cb(uv_handle_t *handle)
+{
+    conn_t *c = handle->data;
+    conn_detach(c);
+    c->srv->conn_count--;
+    buf_free(&c->in);
+    buf_free(&c->out);
+    resp_parser_free(&c->parser);
+    free(c);
+}
+
+/* Closes at once, dropping any unsent replies. Safe to call more than once:
+ * uv_close() must not be, so ask uv_is_closing() first. */
+static void conn_close(conn_t *c)
+{
+    if (!uv_is_closing((uv_handle_t *)&c->handle))
+        uv_close((uv_handle_t *)&c->handle, close_cb);
+}
+
+static void shutdown_cb(uv_shutdown_t *req, int status)
+{
+    conn_t *c = req->handle->data;
+    (void)status; /* flushed or not, the connection is done */
+    free(req);
+    conn_close(c);
+}
+
+/* Closes once every queued reply is written: uv_shutdown() waits for the
+ * pending writes, then shuts the write side; shutdown_cb closes. */
+static void conn_finish(conn_t *c)
+{
+    uv_stream_t *stream = (uv_stream_t *)&c->handle;
+
+    if (uv_is_closing((uv_handle_t *)stream) || c->finishing)
+        return;
+    c->finishing = 1;
+    update_reading(c);
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (req == NULL || uv_shutdown(req, stream, shutdown_cb) < 0) {
+        free(req); /* UV_ENOTCONN: the peer is gone already */
+        conn_close(c);
+    }
+}
+
+/* Answers and closes a client we cannot serve. The socket is fresh, so the
+ * short reply fits in its send buffer: uv_try_write() sends it whole. */
+static void refuse_client(conn_t *c, const char *reply)
+{
+    uv_buf_t b = uv_buf_init((char *)reply, (unsigned)strlen(reply));
+    uv_try_write((uv_stream_t *)&c->handle, &b, 1);
+    conn_close(c);
+}
+
+/* The listener's callback: a client is waiting to be accepted. */
+static void connection_cb(uv_stream_t *listener, int status)
+{
+    server_t *srv = listener->data;
+
+    if (status < 0) {
+        log_warn("accept: %s", uv_strerror(status));
+        return;
+    }
+    conn_t *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        log_warn("accept: out of memory");
+        return;
+    }
+    c->srv = srv;
+    resp_parser_init(&c->parser);
+    uv_tcp_init(srv->loop, &c->handle);
+    c->handle.data = c;
+    srv->conn_count++; /* close_cb counts it out, whatever happens next */
+
+    int rc = uv_accept(listener, (uv_stream_t *)&c->handle);
+    if (rc < 0) {
+        log_warn("accept: %s", uv_strerror(rc));
+        conn_close(c);
+        return;
+    }
+    /* libuv's own answer to "too many open files" is to accept and close
+     * silently; count instead, and say why, as Redis does. */
+    if (srv->conn_count > srv->opts.max_clients) {
+        refuse_client(c, "-ERR max number of clients reached\r\n");
+        return;
+    }
+    uv_tcp_nodelay(&c->handle, 1);
+    update_reading(c);
+}
+
+/* ==== The loop-lag monitor =============================================== */
+
+/* Ticks every LAG_INTERVAL_MS. A tick that comes late means the loop was
+ * busy: a callback ran long, and every client waited that long. */
+static void lag_timer_cb(uv_timer_t *timer)
+{
+    server_t *srv = timer->data;
+    uint64_t now = uv_hrtime();
+    uint64_t elapsed_ms = (now - srv->lag_last_tick_ns) / 1000000;
+
+    srv->lag_last_tick_ns = now;
+    srv->lag_current_ms = elapsed_ms > LAG_INTERVAL_MS ? elapsed_ms - LAG_INTERVAL_MS : 0;
+    if (srv->lag_current_ms > srv->lag_max_ms)
+        srv->lag_max_ms = srv->lag_current_ms;
+    if (srv->lag_current_ms > STALL_MS) {
+        srv->lag_stalls++;
+        log_warn("event loop stalled for %llu ms: every client waited",
+                 (unsigned long long)srv->lag_current_ms);
+    }
+}
+
+static void start_lag_monitor(server_t *srv)
+{
+    uv_timer_init(srv->loop, &srv->lag_timer);
+    srv->lag_timer.data = srv;
+    srv->lag_last_tick_ns = uv_hrtime();
+    uv_timer_start(&srv->lag_timer, lag_timer_cb, LAG_INTERVAL_MS, LAG_INTERVAL_MS);
+}
+
+/* ==== Start-up and shutdown ============================================== */
+
+/* INFO's stage section. Runs on the loop thread. */
+static void info_cb(buf_t *out, void *arg)
+{
+    server_t *srv = arg;
+    static const char *const pitfalls[] = {"none", "mutex-across-callback", "lock-during-work"};
+    buf_printf(out, "model:event-loop-with-offload\r\n");
+    buf_printf(out, "connected_clients:%d\r\n", srv->conn_count);
+    buf_printf(out, "threadpool_size:%d\r\n", srv->opts.threads);
+    buf_printf(out, "jobs_in_flight:%d\r\n", srv->job_count);
+    buf_printf(out, "jobs_max:%d\r\n", JOBS_MAX);
+    buf_printf(out, "lock_strategy:%s\r\n",
+               srv->opts.lock_strategy == OPTS_LOCK_QUEUE ? "queue" : "copy");
+    buf_printf(out, "pitfall:%s\r\n", pitfalls[srv->opts.pitfall]);
+    buf_printf(out, "loop_lag_ms:%llu\r\n", (unsigned long long)srv->lag_current_ms);
+    buf_printf(out, "loop_lag_max_ms:%llu\r\n", (unsigned long long)srv->lag_max_ms);
+    buf_printf(out, "loop_stalls:%llu\r\n", (unsigned long long)srv->lag_stalls);
+}
+
+/* Raises the soft limit on open files to the hard limit, as Redis does,
+ * and keeps --max-clients within what the limit allows. */
+static void adjust_fd_limit(server_t *srv)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)srv->opts.max_clients + RESERVED_FDS > rl.rlim_cur) {
+        int allowed = rl.rlim_cur > RESERVED_FDS ? (int)(rl.rlim_cur - RESERVED_FDS) : 1;
+        log_warn("--max-clients %d is above what the open file limit (%lu) allows; using %d",
+                 srv->opts.max_clients, (unsigned long)rl.rlim_cur, allowed);
+        srv->opts.max_clients = allowed;
+    }
+}
+
+/* Opens the listening socket and reports the port actually bound. */
+static int listen_on(server_t *srv)
+{
+    struct sockaddr_in addr;
+    struct sockaddr_storage bound;
+    int len = sizeof bound;
+
+    uv_ip4_addr(srv->opts.bind, srv->opts.port, &addr); /* validated by opts_parse */
+    uv_tcp_init(srv->loop, &srv->listener);
+    srv->listener.data = srv;
+    int rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&srv->listener, LISTEN_BACKLOG, connection_cb);
+    if (rc == 0)
+        rc = uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);
+    if (rc != 0)
+        return rc;
+    srv->env.port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    return 0;
+}
+
+static int load_dump(server_t *srv)
+{
+    char err[256];
+    store_t *loaded = NULL;
+
+    if (srv->opts.dbfile == NULL)
+        return 0;
+    int rc = dump_load(srv->opts.dbfile, &loaded, err, sizeof err);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc == -EBADMSG) {
+        log_error("refusing to start: %s", err);
+        return rc;
+    }
+    if (rc != 0) {
+        log_error("cannot read %s: %s", srv->opts.dbfile, strerror(-rc));
+        return rc;
+    }
+    store_free(srv->store);
+    srv->store = loaded;
+    log_info("loaded %zu keys from %s", store_count(loaded), srv->opts.dbfile);
+    return 0;
+}
+
+/* Every TCP handle but the listener is a connection. */
+static int is_connection(server_t *srv, uv_handle_t *handle)
+{
+    return handle->type == UV_TCP && handle != (uv_handle_t *)&srv->listener;
+}
+
+/* uv_walk callback at shutdown: every connection flushes and closes, every
+ * other handle closes. Handles already closing are left alone. */
+static void stop_handle_cb(uv_handle_t *handle, void *arg)
+{
+    server_t *srv = arg;
+
+    if (uv_is_closing(handle))
+        return;
+    if (!is_connection(srv, handle))
+        uv_close(handle, NULL);
+    else if (((conn_t *)handle->data)->job == NULL)
+        conn_finish(handle->data); /* one with a job finishes from after_work_cb */
+}
+
+/* uv_walk callback when the grace period is over: close what is left,
+ * connections included, dropping their unsent replies. */
+static void close_handle_cb(uv_handle_t *handle, void *arg)
+{
+    server_t *srv = arg;
+
+    if (is_connection(srv, handle))
+        conn_close(handle->data);
+    else if (!uv_is_closing(handle))
+        uv_close(handle, NULL);
+}
+
+static void grace_timer_cb(uv_timer_t *timer)
+{
+    server_t *srv = timer->data;
+    log_warn("%d connection(s) still draining after %d ms: cutting them off", srv->conn_count,
+             SHUTDOWN_GRACE_MS);
+    uv_walk(srv->loop, close_handle_cb, srv);
+}
+
+/* Stops listening, cancels the jobs still queued, lets running jobs
+ * finish and write their replies, then lets every connection flush its
+ * replies and close. The loop ends by itself once the last handle is
+ * closed and the last job is done. */
+static void signal_cb(uv_signal_t *handle, int signum)
+{
+    server_t *srv = handle->data;
+
+    if (srv->stopping)
+        return;
+    srv->stopping = 1;
+    log_info("received %s, shutting down", strsignal(signum));
+    for (job_t *job = srv->jobs; job != NULL; job = job->next)
+        uv_cancel((uv_req_t *)&job->work); /* UV_EBUSY when it is running: it finishes */
+    uv_walk(srv->loop, stop_handle_cb, srv);
+
+    /* A client that never reads its replies must not keep us up forever;
+     * the timer is unreferenced so it does not keep the loop alive. */
+    uv_timer_init(srv->loop, &srv->grace_timer);
+    srv->grace_timer.data = srv;
+    uv_timer_start(&srv->grace_timer, grace_timer_cb, SHUTDOWN_GRACE_MS, 0);
+    uv_unref((uv_handle_t *)&srv->grace_timer);
+}
+
+static void setup_signals(server_t *srv)
+{
+    signal(SIGPIPE, SIG_IGN); /* a peer that has gone shows up as UV_EPIPE */
+    uv_signal_init(srv->loop, &srv->sigint);
+    uv_signal_init(srv->loop, &srv->sigterm);
+    srv->sigint.data = srv->sigterm.data = srv;
+    uv_signal_start(&srv->sigint, signal_cb, SIGINT);
+    uv_signal_start(&srv->sigterm, signal_cb, SIGTERM);
+}
+
+/* Closes whatever is left (the grace timer) and lets the loop finish, so
+ * that uv_loop_close() finds nothing open. */
+static int close_loop(server_t *srv)
+{
+    uv_walk(srv->loop, close_handle_cb, srv);
+    uv_run(srv->loop, UV_RUN_DEFAULT);
+    return uv_loop_close(srv->loop);
+}
+
+/* Saves the dump on the way out. The loop has ended: nothing else runs. */
+static int save_on_exit(server_t *srv)
+{
+    if (srv->opts.dbfile == NULL)
+        return 0;
+    int rc = dump_save(srv->store, srv->opts.dbfile);
+    if (rc != 0)
+        log_error("saving %s on shutdown failed: %s", srv->opts.dbfile, strerror(-rc));
+    else
+        log_info("saved %zu keys to %s", store_count(srv->store), srv->opts.dbfile);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    server_t *srv = &server;
+    int rc = opts_parse(&srv->opts, &stage, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    log_init(stage.name, srv->opts.log_level);
+
+    srv->env = (cmd_env_t){
+        .stage = stage.name,
+        .bind = srv->opts.bind,
+        .dbfile = srv->opts.dbfile,
+        .start_ms = (int64_t)(uv_hrtime() / 1000000),
+        .info = info_cb,
+        .info_arg = srv,
+    };
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+    pthread_mutex_init(&srv->store_mu, &attr);
+    pthread_mutexattr_destroy(&attr);
+    qlock_init(&srv->save_lock);
+    srv->store = store_new();
+    adjust_fd_limit(srv);
+    srv->env.max_clients = srv->opts.max_clients;
+
+    int exit_code = 1;
+    if (load_dump(srv) != 0)
+        goto out_store;
+    /* libuv reads UV_THREADPOOL_SIZE once, when the pool first starts: set
+     * it before the first uv_queue_work(). */
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", srv->opts.threads);
+    setenv("UV_THREADPOOL_SIZE", threads, 1);
+    srv->loop = uv_default_loop();
+    setup_signals(srv);
+    rc = listen_on(srv);
+    if (rc != 0) {
+        log_error("cannot listen on %s:%d: %s", srv->opts.bind, srv->opts.port, uv_strerror(rc));
+        goto out_loop;
+    }
+    start_lag_monitor(srv);
+    printf("listening on %s:%d\n", srv->opts.bind, srv->env.port);
+    fflush(stdout);
+
+    uv_run(srv->loop, UV_RUN_DEFAULT); /* until signal_cb has closed everything */
+
+    exit_code = save_on_exit(srv) == 0 ? 0 : 1;
+
+out_loop:
+    rc = close_loop(srv);
+    if (rc != 0) {
+        log_error("uv_loop_close: %s", uv_strerror(rc));
+        exit_code = 1;
+    }
+out_store:
+    store_free(srv->store);
+    pthread_mutex_destroy(&srv->store_mu);
+    return exit_code;
+}

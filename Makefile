@@ -11,6 +11,8 @@
 #   make tour QUICK=1         its reduced set, about a minute (run by .ci/run)
 #   make fuzz                 libFuzzer on the RESP parser (FUZZ_SECONDS=60)
 #   make diff-A-B             the port from stage A to stage B, e.g. make diff-2-3
+#   make diffs / check-diffs  write / check the committed stage diffs (docs/diffs/)
+#   make test-docs            run every command of README.md and TUTORIAL.md
 #   make clean
 #
 # Missing Debian packages are installed on first use by scripts/deps.sh.
@@ -109,12 +111,14 @@ $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(HARNESS_OBJ) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $(filter-out $(LIBCOMMON),$^) $(LIBCOMMON) -o $@ $(CUNIT_LIBS) $(HIREDIS_LIBS) $(UV_LIBS) -lpthread
 
-# Unit tests of a stage's own modules (stage 2's pool, stage 4's queue lock)
+# Unit tests of a stage's own modules (stage 2's pool, stage 4's locks)
 # compile against that stage's folder and link its object.
 $(B)/tests/unit/test_pool.o: CFLAGS += -Istage2-pool
 $(B)/tests/test_pool: $(B)/stage2-pool/pool.o
 $(B)/tests/unit/test_qlock.o: CFLAGS += -Istage4-offload
 $(B)/tests/test_qlock: $(B)/stage4-offload/qlock.o
+$(B)/tests/unit/test_wlock.o: CFLAGS += -Istage4-offload
+$(B)/tests/test_wlock: $(B)/stage4-offload/wlock.o
 
 # Runs one test binary and reports its name; stops make on failure.
 define run_test
@@ -204,11 +208,28 @@ diff-%:
 	git --no-pager diff --no-index --stat $$a $$b; \
 	git --no-pager diff --no-index $$a $$b; true
 
+# ==== Documentation ==========================================================
+
+# docs/diffs/ holds the stage-to-stage diffs the tutorial quotes; check-diffs
+# fails when they are stale, when a port goes over its budget of changed
+# lines, when a change only moves whitespace, or when TUTORIAL.md quotes a
+# hunk that is not in them (scripts/stage-diffs.sh says why each budget).
+diffs:
+	@scripts/stage-diffs.sh write
+
+check-diffs:
+	@scripts/stage-diffs.sh check
+
+# Runs every command README.md and TUTORIAL.md show, in order, and compares
+# the output where they show it (scripts/test-docs.sh, cram).
+test-docs: all | $(DEPS_STAMP)-docs $(DEPS_STAMP)-test
+	scripts/test-docs.sh
+
 # ==== Housekeeping ============================================================
 
 clean:
 	rm -rf build
 
-.PHONY: all test test-unit check lint format fuzz tour tour-bins clean $(foreach s,$(STAGES),$(firstword $(subst -, ,$(s))))
+.PHONY: all test test-unit check lint format fuzz tour tour-bins diffs check-diffs test-docs clean $(foreach s,$(STAGES),$(firstword $(subst -, ,$(s))))
 
 -include $(shell find build -name '*.d' 2>/dev/null)

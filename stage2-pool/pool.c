@@ -78,6 +78,8 @@ static void stop_workers(pool_t *p, int n)
 
 int pool_start(pool_t **out, int threads, int capacity, pool_serve_cb serve, void *arg)
 {
+    if (threads < 1 || capacity < 1)
+        return -EINVAL;
     pool_t *p = xcalloc(1, sizeof *p);
     p->queue = xcalloc((size_t)capacity, sizeof *p->queue);
     p->tids = xcalloc((size_t)threads, sizeof *p->tids);
@@ -103,6 +105,8 @@ int pool_start(pool_t **out, int threads, int capacity, pool_serve_cb serve, voi
 
 int pool_submit(pool_t *p, void *item)
 {
+    if (item == NULL) /* NULL is the workers' signal to stop (next_item) */
+        return -EINVAL;
     int rc = 0;
     pthread_mutex_lock(&p->lock);
     if (p->stopping) {

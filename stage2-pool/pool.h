@@ -18,14 +18,14 @@ typedef void (*pool_serve_cb)(void *item, void *arg);
 
 /*
  * Starts `threads` workers and a queue that holds up to `capacity` items
- * waiting for a worker. Returns 0 and sets *out, or a negative errno
- * (nothing is left running on failure).
+ * waiting for a worker (both at least 1). Returns 0 and sets *out, or a
+ * negative errno (nothing is left running on failure).
  */
 int pool_start(pool_t **out, int threads, int capacity, pool_serve_cb serve, void *arg);
 
 /*
- * Queues item for the next free worker. Never blocks: returns 0, or
- * -EAGAIN when the queue is full (the caller refuses the work), or
+ * Queues item (not NULL) for the next free worker. Never blocks: returns
+ * 0, or -EAGAIN when the queue is full (the caller refuses the work), or
  * -ESHUTDOWN once pool_stop() has begun.
  */
 int pool_submit(pool_t *p, void *item);

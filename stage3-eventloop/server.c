@@ -41,11 +41,13 @@
 #include <sys/resource.h>
 #include <uv.h>
 
-#define READ_CHUNK         (64 * 1024)
-#define QUERY_BUF_MAX      (64 * 1024 * 1024) /* a partial request may not grow past this */
-#define LISTEN_BACKLOG     511
-#define RESERVED_FDS       32                 /* kept for the listener, the dump file, logging */
-#define SHUTDOWN_GRACE_MS  5000               /* then connections that do not drain are cut off */
+#define READ_CHUNK        (64 * 1024)
+#define QUERY_BUF_MAX     (64 * 1024 * 1024) /* a partial request may not grow past this */
+#define LISTEN_BACKLOG    511
+#define RESERVED_FDS      32   /* kept for the listener, the dump file, logging */
+#define SHUTDOWN_GRACE_MS 5000 /* then connections that do not drain are cut off */
+
+/* Backpressure, and the loop-lag monitor. */
 #define OUTPUT_PAUSE_BYTES (1024 * 1024)      /* stop reading from a client this far behind */
 #define OUTPUT_MAX_BYTES   (64 * 1024 * 1024) /* disconnect a client this far behind */
 #define LAG_INTERVAL_MS    10                 /* how often the lag monitor ticks */

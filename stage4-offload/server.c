@@ -38,30 +38,32 @@
 #include "store.h"
 
 #include "qlock.h"
+#include "wlock.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
-#define READ_CHUNK         (64 * 1024)
-#define QUERY_BUF_MAX      (64 * 1024 * 1024) /* a partial request may not grow past this */
-#define LISTEN_BACKLOG     511
-#define RESERVED_FDS       32                 /* kept for the listener, the dump file, logging */
-#define SHUTDOWN_GRACE_MS  5000               /* then connections that do not drain are cut off */
+#define READ_CHUNK        (64 * 1024)
+#define QUERY_BUF_MAX     (64 * 1024 * 1024) /* a partial request may not grow past this */
+#define LISTEN_BACKLOG    511
+#define RESERVED_FDS      32   /* kept for the listener, the dump file, logging */
+#define SHUTDOWN_GRACE_MS 5000 /* then connections that do not drain are cut off */
+
+/* Backpressure, and the loop-lag monitor. */
 #define OUTPUT_PAUSE_BYTES (1024 * 1024)      /* stop reading from a client this far behind */
 #define OUTPUT_MAX_BYTES   (64 * 1024 * 1024) /* disconnect a client this far behind */
 #define LAG_INTERVAL_MS    10                 /* how often the lag monitor ticks */
 #define STALL_MS           100                /* a tick this late counts as a stall */
-#define JOBS_MAX           64                 /* slow commands queued or running at once */
-#define LOCK_WAIT_MAX_MS   1000               /* the watchdog's bound on waiting for store_mu */
+
+/* Offloading, and the watchdog on the store lock. */
+#define JOBS_MAX           64   /* slow commands queued or running at once */
+#define LOCK_WAIT_MAX_MS   1000 /* the watchdog's bound on waiting for store_mu */
 #define WATCHDOG_EXIT_CODE 3
 
 static const opts_stage_t stage = {
@@ -87,10 +89,9 @@ typedef struct server {
     uv_timer_t lag_timer;
     uv_timer_t grace_timer; /* bounds the shutdown */
 
-    pthread_mutex_t store_mu; /* guards store; error-checking, see store_lock() */
+    wlock_t store_mu; /* guards store; a watched lock, see store_lock() */
     store_t *store;
-    _Atomic(const char *) store_holder; /* who holds store_mu, for the watchdog */
-    qlock_t save_lock;                  /* --lock-strategy queue: writers wait behind SAVE */
+    qlock_t save_lock; /* --lock-strategy queue: writers wait behind SAVE */
 
     job_t *jobs; /* in flight: queued or running */
     int job_count;
@@ -173,58 +174,22 @@ static int flush_output_or_close(conn_t *c);
 
 /* ==== The store lock and its watchdog ==================================== */
 
-/*
- * Takes store_mu, or ends the process with a report when it cannot. who
- * names the taker, e.g. "the loop thread (running a command)"; it must be a
- * string literal, since another thread may read it in its report.
- *
- * store_mu is an error-checking mutex, taken with a time limit, so the two
- * ways of getting it wrong show up as errors instead of a silent hang:
- * EDEADLK when the loop thread asks for a lock it already holds (it was
- * kept across a callback), ETIMEDOUT when a thread waited more than
- * LOCK_WAIT_MAX_MS (someone holds it during slow work).
- */
+/* Takes store_mu, or ends the process. store_mu is a watched lock
+ * (wlock.h): a deadlock (held across a callback) or a stall (held during
+ * slow work) comes back as an error with a report in the log, and a server
+ * whose loop has deadlocked, or that stalls every client, must say so and
+ * stop rather than hang. who must be a string literal (see wlock_lock()). */
 static void store_lock(server_t *srv, const char *who)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += LOCK_WAIT_MAX_MS / 1000;
-    deadline.tv_nsec += (LOCK_WAIT_MAX_MS % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
-
-    int rc = pthread_mutex_timedlock(&srv->store_mu, &deadline);
-    if (rc == 0) {
-        atomic_store(&srv->store_holder, who);
+    if (wlock_lock(&srv->store_mu, who) == 0)
         return;
-    }
-
-    const char *holder = atomic_load(&srv->store_holder);
-    if (holder == NULL)
-        holder = "someone who did not say";
-    if (rc == EDEADLK) {
-        log_error("watchdog: DEADLOCK on the store lock: %s needs it, but the loop thread "
-                  "already holds it for %s. The lock is held across a callback: only a "
-                  "callback that this waiting thread would have to run can release it.",
-                  who, holder);
-    } else if (rc == ETIMEDOUT) {
-        log_error("watchdog: STALL on the store lock: %s waited %d ms for it, and it is "
-                  "still held by %s. A lock held during slow work makes every client of "
-                  "the loop wait with it.",
-                  who, LOCK_WAIT_MAX_MS, holder);
-    } else {
-        log_error("watchdog: taking the store lock failed: %s", strerror(rc));
-    }
     log_error("watchdog: exiting with status %d (see TUTORIAL.md, stage 4)", WATCHDOG_EXIT_CODE);
     _exit(WATCHDOG_EXIT_CODE);
 }
 
 static void store_unlock(server_t *srv)
 {
-    atomic_store(&srv->store_holder, NULL);
-    pthread_mutex_unlock(&srv->store_mu);
+    wlock_unlock(&srv->store_mu);
 }
 
 /* ==== Offloading slow commands =========================================== */
@@ -1021,11 +986,11 @@ int main(int argc, char **argv)
         .info = info_cb,
         .info_arg = srv,
     };
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
-    pthread_mutex_init(&srv->store_mu, &attr);
-    pthread_mutexattr_destroy(&attr);
+    rc = wlock_init(&srv->store_mu, "the store lock", LOCK_WAIT_MAX_MS);
+    if (rc != 0) {
+        log_error("cannot create the store lock: %s", strerror(-rc));
+        return 1;
+    }
     qlock_init(&srv->save_lock);
     srv->store = store_new();
     adjust_fd_limit(srv);
@@ -1062,6 +1027,6 @@ out_loop:
     }
 out_store:
     store_free(srv->store);
-    pthread_mutex_destroy(&srv->store_mu);
+    wlock_destroy(&srv->store_mu);
     return exit_code;
 }

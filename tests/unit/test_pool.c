@@ -445,6 +445,28 @@ static void test_stop_idle_pool(void)
     fixture_destroy(&f);
 }
 
+/* Bad arguments are refused, not obeyed: no pool without a worker or a
+ * queue slot, and no NULL item (NULL is how a worker learns to stop). */
+static void test_bad_arguments(void)
+{
+    fixture_t f;
+    pool_t *p = NULL;
+
+    fixture_init(&f);
+    CU_ASSERT_EQUAL(pool_start(&p, 0, 4, serve_cb, &f), -EINVAL);
+    CU_ASSERT_EQUAL(pool_start(&p, 4, 0, serve_cb, &f), -EINVAL);
+    CU_ASSERT_PTR_NULL(p);
+    CU_ASSERT_EQUAL_FATAL(pool_start(&p, 1, 4, serve_cb, &f), 0);
+    CU_ASSERT_EQUAL(pool_submit(p, NULL), -EINVAL);
+    int busy = -1, queued = -1;
+    pool_stats(p, &busy, &queued);
+    CU_ASSERT_EQUAL(busy, 0);
+    CU_ASSERT_EQUAL(queued, 0);
+    pool_stop(p);
+    CU_ASSERT_EQUAL(f.served, 0);
+    fixture_destroy(&f);
+}
+
 #define REFUSE_MAX 1000
 
 /* Once pool_stop() has begun, pool_submit() refuses with -ESHUTDOWN; what
@@ -506,6 +528,7 @@ static CU_TestInfo stop_tests[] = {
     {"stop serves the queue, then joins", test_stop_serves_queue_then_joins},
     {"stop an idle pool", test_stop_idle_pool},
     {"submit after stop begins is refused", test_submit_after_stop_refused},
+    {"bad arguments are refused", test_bad_arguments},
     CU_TEST_INFO_NULL,
 };
 

@@ -1,0 +1,225 @@
+/*
+ * Tests of stage 4's watched lock (stage4-offload/wlock.c): the two misuses
+ * it must turn from a hang into an error and a report.
+ *
+ * The reports go to stderr through common/log.c; each test that checks one
+ * sends stderr to a temporary file for its duration and reads it back.
+ */
+#include "harness.h"
+#include "wlock.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ==== Helpers ============================================================= */
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* stderr captured into a temporary file between capture_start() and
+ * capture_stop(), which returns what was written (free() it). */
+typedef struct capture {
+    int saved_fd;
+    FILE *file;
+} capture_t;
+
+static void capture_start(capture_t *c)
+{
+    c->file = tmpfile();
+    CU_ASSERT_FATAL(c->file != NULL);
+    c->saved_fd = dup(STDERR_FILENO);
+    CU_ASSERT_FATAL(c->saved_fd >= 0);
+    CU_ASSERT_FATAL(dup2(fileno(c->file), STDERR_FILENO) >= 0);
+}
+
+static char *capture_stop(capture_t *c)
+{
+    dup2(c->saved_fd, STDERR_FILENO);
+    close(c->saved_fd);
+    long size = ftell(c->file);
+    if (size < 0)
+        size = 0;
+    char *text = calloc(1, (size_t)size + 1);
+    rewind(c->file);
+    if (text != NULL && fread(text, 1, (size_t)size, c->file) != (size_t)size)
+        text[0] = '\0';
+    fclose(c->file);
+    return text;
+}
+
+/* A thread that takes the lock, says so, and holds it until told to let go. */
+typedef struct holder {
+    wlock_t *lock;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int locked;
+    int release;
+} holder_t;
+
+static void *holder_main(void *arg)
+{
+    holder_t *h = arg;
+    CU_ASSERT(wlock_lock(h->lock, "the holder thread (in the test)") == 0);
+    pthread_mutex_lock(&h->mu);
+    h->locked = 1;
+    pthread_cond_broadcast(&h->cond);
+    while (!h->release)
+        pthread_cond_wait(&h->cond, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+    wlock_unlock(h->lock);
+    return NULL;
+}
+
+static void holder_start(holder_t *h, wlock_t *lock, pthread_t *tid)
+{
+    memset(h, 0, sizeof *h);
+    h->lock = lock;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cond, NULL);
+    CU_ASSERT_FATAL(pthread_create(tid, NULL, holder_main, h) == 0);
+    pthread_mutex_lock(&h->mu);
+    while (!h->locked)
+        pthread_cond_wait(&h->cond, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void holder_finish(holder_t *h, pthread_t tid)
+{
+    pthread_mutex_lock(&h->mu);
+    h->release = 1;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(tid, NULL);
+    pthread_cond_destroy(&h->cond);
+    pthread_mutex_destroy(&h->mu);
+}
+
+/* ==== Tests =============================================================== */
+
+static void test_lock_unlock(void)
+{
+    wlock_t l;
+    CU_ASSERT_FATAL(wlock_init(&l, "the test lock", 100) == 0);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT(wlock_lock(&l, "the test") == 0);
+        wlock_unlock(&l);
+    }
+    wlock_destroy(&l);
+}
+
+/* The same thread asks again: an ordinary mutex would hang forever. */
+static void test_relock_is_a_deadlock(void)
+{
+    wlock_t l;
+    capture_t cap;
+    CU_ASSERT_FATAL(wlock_init(&l, "the test lock", 2000) == 0);
+    CU_ASSERT_FATAL(wlock_lock(&l, "SAVE (taken before the callback)") == 0);
+
+    capture_start(&cap);
+    long long start = now_ms();
+    int rc = wlock_lock(&l, "the loop thread (running SET)");
+    long long took = now_ms() - start;
+    char *log = capture_stop(&cap);
+
+    CU_ASSERT_EQUAL(rc, -EDEADLK);
+    CU_ASSERT(took < 1000); /* reported at once, not after the 2 s bound */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "DEADLOCK on the test lock"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "the loop thread (running SET) needs it"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "already holds it for SAVE (taken before the callback)"));
+    free(log);
+
+    wlock_unlock(&l); /* the first hold is still valid */
+    CU_ASSERT(wlock_lock(&l, "the test") == 0);
+    wlock_unlock(&l);
+    wlock_destroy(&l);
+}
+
+/* Another thread holds it past the bound: the waiter gives up and says who
+ * kept it. */
+static void test_long_hold_is_a_stall(void)
+{
+    wlock_t l;
+    holder_t h;
+    pthread_t tid;
+    capture_t cap;
+    CU_ASSERT_FATAL(wlock_init(&l, "the test lock", 200) == 0);
+    holder_start(&h, &l, &tid);
+
+    capture_start(&cap);
+    long long start = now_ms();
+    int rc = wlock_lock(&l, "the loop thread (running GET)");
+    long long took = now_ms() - start;
+    char *log = capture_stop(&cap);
+
+    CU_ASSERT_EQUAL(rc, -ETIMEDOUT);
+    CU_ASSERT(took >= 150); /* it did wait for the bound... */
+    CU_ASSERT(took < 5000); /* ...and not for ever */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "STALL on the test lock"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "the loop thread (running GET) waited 200 ms"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "still held by the holder thread (in the test)"));
+    free(log);
+
+    holder_finish(&h, tid);
+    CU_ASSERT(wlock_lock(&l, "the test, after the holder let go") == 0);
+    wlock_unlock(&l);
+    wlock_destroy(&l);
+}
+
+/* A short hold by another thread is just a wait, not a report. */
+static void test_short_hold_is_fine(void)
+{
+    wlock_t l;
+    holder_t h;
+    pthread_t tid;
+    capture_t cap;
+    CU_ASSERT_FATAL(wlock_init(&l, "the test lock", 5000) == 0);
+    holder_start(&h, &l, &tid);
+
+    capture_start(&cap);
+    /* Let go soon, from this thread, while the waiter below waits. */
+    pthread_mutex_lock(&h.mu);
+    h.release = 1;
+    pthread_cond_broadcast(&h.cond);
+    pthread_mutex_unlock(&h.mu);
+    int rc = wlock_lock(&l, "the test");
+    char *log = capture_stop(&cap);
+
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+    CU_ASSERT_STRING_EQUAL(log, "");
+    free(log);
+    wlock_unlock(&l);
+    pthread_join(tid, NULL);
+    pthread_cond_destroy(&h.cond);
+    pthread_mutex_destroy(&h.mu);
+    wlock_destroy(&l);
+}
+
+static CU_TestInfo tests[] = {
+    {"lock and unlock", test_lock_unlock},
+    {"relock by the holder is a deadlock", test_relock_is_a_deadlock},
+    {"a hold past the bound is a stall", test_long_hold_is_a_stall},
+    {"a short hold is only a wait", test_short_hold_is_fine},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"wlock", NULL, NULL, NULL, NULL, tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int main(int argc, char **argv)
+{
+    return harness_main(argc, argv, suites);
+}

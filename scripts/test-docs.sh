@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# test-docs.sh: run every command README.md and TUTORIAL.md ask the reader to
+# type, in order, and compare the output with the text where the text shows
+# output. `make test-docs` runs it; .ci/run runs that.
+#
+# TUTORIAL.md's console blocks are written in cram's format (Debian's
+# python3-cram, `cram3`): an indented "$ command" is run in one bash session,
+# top to bottom, and the indented lines under it are the output it must
+# print; "(glob)" at the end of a line lets "*" stand for values that vary
+# (ports, timings, counts). Cram is a well-kept tool that does exactly this,
+# so the only code of our own is the awk below that hands it the blocks.
+#
+# README.md shows its two commands (`make tour`, `make test`) in a plain sh
+# block, as a README should, without output; cram cannot run those, so this
+# script runs each line of README.md's sh blocks itself and requires exit
+# status 0. `make tour` runs its quick set here (QUICK=1): the full set takes
+# minutes and measures the same things.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export QUICK=1
+
+echo "==== README.md"
+awk '/^```sh[ \t]*$/ { inblock = 1; next } /^```/ { inblock = 0 } inblock' README.md |
+	sed -e 's/[ \t]*#.*$//' -e '/^[ \t]*$/d' >build/readme-commands.sh
+while IFS= read -r command; do
+	echo "---- \$ $command"
+	if ! bash -c "$command" </dev/null >build/readme-command.log 2>&1; then
+		tail -n 40 build/readme-command.log
+		echo "test-docs: README.md: '$command' failed" >&2
+		exit 1
+	fi
+	tail -n 3 build/readme-command.log
+done <build/readme-commands.sh
+
+echo "==== TUTORIAL.md"
+# Only the console blocks (and the hidden set-up in HTML comments) are the
+# session; the prose around them must not be mistaken for expected output,
+# so they are copied, in order, into a cram test of their own. Its line
+# numbers in a failure report point into build/docs/TUTORIAL.t.
+mkdir -p build/docs
+{
+	echo "The console blocks of TUTORIAL.md, in order (made by scripts/test-docs.sh)."
+	echo "  \$ cd '$PWD'"
+	awk '
+		/^```console[ \t]*$/ { inblock = 1; print ""; next }
+		inblock && /^```/ { inblock = 0; next }
+		inblock { print; next }
+		/^<!--/ { incomment = 1; next }
+		incomment && /-->/ { incomment = 0; next }
+		incomment && /^  / { print }
+	' TUTORIAL.md
+} >build/docs/TUTORIAL.t
+rm -f build/docs/TUTORIAL.t.err
+if ! cram3 --shell=/bin/bash --indent=2 build/docs/TUTORIAL.t; then
+	echo "test-docs: TUTORIAL.md: a command's output differs from the text (diff above," >&2
+	echo "  lines of build/docs/TUTORIAL.t; the full actual output is in build/docs/TUTORIAL.t.err)" >&2
+	exit 1
+fi
+echo "==== test-docs: README.md and TUTORIAL.md ran as written"

@@ -69,6 +69,17 @@ md_table() {
 	}'
 }
 
+# cell VALUE EMPTY [FORMAT [SCALE]]: one figure of a table: EMPTY when there
+# is none, else VALUE as it is, or VALUE times SCALE (1) through awk's printf
+# FORMAT when FORMAT is given.
+cell() {
+	if [ -z "$1" ] || [ -z "${3:-}" ]; then
+		printf '%s' "${1:-$2}"
+	else
+		awk -v v="$1" -v fmt="$3" -v scale="${4:-1}" 'BEGIN { printf fmt, v * scale }'
+	fi
+}
+
 # goal KIND TEXT MEASURED RESULT: one line of the checks table.
 goal() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$GOALS"; }
 
@@ -237,6 +248,24 @@ if have throughput.csv; then
 	pipe=$(env_get tp_pipeline)
 	reps=$(env_get tp_reps)
 	clients=$(env_get tp_clients)
+	# tp_table COLUMN EMPTY [FORMAT [SCALE]]: the Markdown table of one
+	# column of throughput_median.csv, a row per server, a column per
+	# pipeline and test; each figure through cell (above).
+	tp_table() {
+		local s p t
+		{
+			printf 'server\tPING_INLINE\tSET\tGET\tPING_INLINE -P %s\tSET -P %s\tGET -P %s\n' "$pipe" "$pipe" "$pipe"
+			for s in $SERVERS; do
+				printf '%s' "$(load_label "$s")"
+				for p in 1 "$pipe"; do
+					for t in PING_INLINE SET GET; do
+						printf '\t%s' "$(cell "$(tp "$s" "$p" "$t" "$1")" "$2" "${3:-}" "${4:-}")"
+					done
+				done
+				printf '\n'
+			done
+		} | md_table
+	}
 	{
 		echo
 		echo "## 2. Throughput"
@@ -244,69 +273,21 @@ if have throughput.csv; then
 		echo "Requests per second with $clients clients, unpipelined and \`-P $pipe\`: the median of $reps"
 		echo "run(s) (every run is in throughput.csv)."
 		echo
-		{
-			printf 'server\tPING_INLINE\tSET\tGET\tPING_INLINE -P %s\tSET -P %s\tGET -P %s\n' "$pipe" "$pipe" "$pipe"
-			for s in $SERVERS; do
-				printf '%s' "$(load_label "$s")"
-				for p in 1 "$pipe"; do
-					for t in PING_INLINE SET GET; do
-						v=$(tp "$s" "$p" "$t")
-						printf '\t%s' "$(awk -v v="$v" 'BEGIN { if (v == "") print "failed"; else printf "%.0f", v }')"
-					done
-				done
-				printf '\n'
-			done
-		} | md_table
+		tp_table 5 failed '%.0f'
 		echo
 		echo "p99 latency (ms) in the same runs:"
 		echo
-		{
-			printf 'server\tPING_INLINE\tSET\tGET\tPING_INLINE -P %s\tSET -P %s\tGET -P %s\n' "$pipe" "$pipe" "$pipe"
-			for s in $SERVERS; do
-				printf '%s' "$(load_label "$s")"
-				for p in 1 "$pipe"; do
-					for t in PING_INLINE SET GET; do
-						v=$(tp "$s" "$p" "$t" 10)
-						printf '\t%s' "${v:--}"
-					done
-				done
-				printf '\n'
-			done
-		} | md_table
+		tp_table 10 -
 		echo
 		echo "Server CPU time per request (microseconds, user + system, all threads; median over"
 		echo "the runs): what a request costs the server, whoever else was using the machine."
 		echo
-		{
-			printf 'server\tPING_INLINE\tSET\tGET\tPING_INLINE -P %s\tSET -P %s\tGET -P %s\n' "$pipe" "$pipe" "$pipe"
-			for s in $SERVERS; do
-				printf '%s' "$(load_label "$s")"
-				for p in 1 "$pipe"; do
-					for t in PING_INLINE SET GET; do
-						v=$(tp "$s" "$p" "$t" 14)
-						printf '\t%s' "${v:--}"
-					done
-				done
-				printf '\n'
-			done
-		} | md_table
+		tp_table 14 -
 		echo
 		echo "Spread of requests/s over the runs, (max - min) / median: how much the rest of the"
 		echo "machine moved the figures. Differences smaller than this are noise."
 		echo
-		{
-			printf 'server\tPING_INLINE\tSET\tGET\tPING_INLINE -P %s\tSET -P %s\tGET -P %s\n' "$pipe" "$pipe" "$pipe"
-			for s in $SERVERS; do
-				printf '%s' "$(load_label "$s")"
-				for p in 1 "$pipe"; do
-					for t in PING_INLINE SET GET; do
-						v=$(tp "$s" "$p" "$t" 15)
-						printf '\t%s' "$(awk -v v="$v" 'BEGIN { if (v == "") print "-"; else printf "%.0f%%", v * 100 }')"
-					done
-				done
-				printf '\n'
-			done
-		} | md_table
+		tp_table 15 - '%.0f%%' 100
 	} >>"$SUMMARY.body"
 
 	for p in 1 "$pipe"; do
@@ -454,6 +435,34 @@ if have cpu.csv; then
 	}
 	clist=$(awk -F, 'NR > 1 && !seen[$3]++ {print $3}' "$OUT/cpu.csv" | sort -n | tr '\n' ' ')
 	c1=$(echo "$clist" | awk '{print $1}')
+	# cpu_speedup FORMAT SERVER CLIENTS: the median requests/s with CLIENTS
+	# over that with the fewest, through awk's printf FORMAT ("-" when either
+	# is missing)
+	cpu_speedup() {
+		awk -v a="$(cpu_med "$2" "$3")" -v b="$(cpu_med "$2" "$c1")" -v fmt="$1" \
+			'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf fmt, a / b }'
+	}
+	# cpu_rps SERVER CLIENTS: the median requests/s for the chart ("-" when
+	# none). Redis's figure is for other work: left out of the chart.
+	cpu_rps() {
+		local v
+		v=$(cpu_med "$1" "$2")
+		[ "$1" = redis ] && v=""
+		cell "$v" -
+	}
+	# cpu_chart_data CMD [ARGS...]: a chart's data, a row per client count,
+	# a column per server with what `CMD ARGS... SERVER CLIENTS` prints.
+	cpu_chart_data() {
+		local s c
+		printf 'clients'
+		for s in $SERVERS; do printf ' "%s"' "$(plot_label "$s")"; done
+		printf '\n'
+		for c in $clist; do
+			printf '%s' "$c"
+			for s in $SERVERS; do printf ' %s' "$("$@" "$s" "$c")"; done
+			printf '\n'
+		done
+	}
 	rounds=$(env_get digest_rounds)
 	bytes=$(env_get digest_value_bytes)
 	{
@@ -472,43 +481,17 @@ if have cpu.csv; then
 			printf '\n'
 			for s in $SERVERS; do
 				printf '%s\t%s' "$(load_label "$s")" "$(awk -F, -v s="$s" 'NR > 1 && $1 == s {print $2; exit}' "$OUT/cpu.csv")"
-				for c in $clist; do v=$(cpu_med "$s" "$c"); printf '\t%s' "$(awk -v v="$v" 'BEGIN { if (v == "") print "failed"; else printf "%.0f", v }')"; done
-				base=$(cpu_med "$s" "$c1")
+				for c in $clist; do printf '\t%s' "$(cell "$(cpu_med "$s" "$c")" failed '%.0f')"; done
 				for c in $clist; do
 					[ "$c" = "$c1" ] && continue
-					printf '\t%s' "$(awk -v a="$(cpu_med "$s" "$c")" -v b="$base" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }')"
+					printf '\t%s' "$(cpu_speedup '%.2fx' "$s" "$c")"
 				done
 				printf '\n'
 			done
 		} | md_table
 	} >>"$SUMMARY.body"
-	{
-		printf 'clients'
-		for s in $SERVERS; do printf ' "%s"' "$(plot_label "$s")"; done
-		printf '\n'
-		for c in $clist; do
-			printf '%s' "$c"
-			for s in $SERVERS; do
-				v=$(cpu_med "$s" "$c")
-				# Redis's figure is for other work: left out of the requests/s chart
-				[ "$s" = redis ] && v=""
-				printf ' %s' "${v:--}"
-			done
-			printf '\n'
-		done
-	} >"$PLOT/cpu.dat"
-	{
-		printf 'clients'
-		for s in $SERVERS; do printf ' "%s"' "$(plot_label "$s")"; done
-		printf '\n'
-		for c in $clist; do
-			printf '%s' "$c"
-			for s in $SERVERS; do
-				printf ' %s' "$(awk -v a="$(cpu_med "$s" "$c")" -v b="$(cpu_med "$s" "$c1")" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.3f", a / b }')"
-			done
-			printf '\n'
-		done
-	} >"$PLOT/cpu_speedup.dat"
+	cpu_chart_data cpu_rps >"$PLOT/cpu.dat"
+	cpu_chart_data cpu_speedup '%.3f' >"$PLOT/cpu_speedup.dat"
 
 	d3=""
 	for c in $clist; do [ "$c" -ge 2 ] && d3="$d3 $c"; done

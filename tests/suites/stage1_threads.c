@@ -9,15 +9,13 @@
 #include "harness.h"
 #include "support/client.h"
 #include "support/expect.h"
+#include "support/parallel.h"
 #include "support/server.h"
 
 #include "buf.h"
 #include "digest.h"
 
 #include <poll.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,74 +85,13 @@ static void test_sleep_blocks_nobody_else(void)
 #define DIGEST_VALUE_LEN (256 * 1024)
 #define DIGEST_TARGET_MS 300
 
-static int cpus_available(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0)
-        return (int)sysconf(_SC_NPROCESSORS_ONLN);
-    return CPU_COUNT(&set);
-}
-
-/* Sends "DIGEST big rounds" on each of the n fds at once and returns the
- * milliseconds until every reply has arrived, or -1. */
-static long long digest_ms(const int *fds, int n, long long rounds)
-{
-    char request[64];
-    snprintf(request, sizeof request, "DIGEST big %lld\r\n", rounds);
-    long long t0 = client_now_ms();
-    for (int i = 0; i < n; i++)
-        if (client_send_str(fds[i], request) != 0)
-            return -1;
-    for (int i = 0; i < n; i++) {
-        buf_t reply = BUF_INIT;
-        int rc = client_read_reply(fds[i], &reply, 30000);
-        int ok = rc == 0 && reply.len == 16 + 7 && memcmp(reply.data, "$16\r\n", 5) == 0;
-        buf_free(&reply);
-        if (!ok)
-            return -1;
-    }
-    return client_now_ms() - t0;
-}
-
-/* ---- The control: what this machine can run in parallel right now ---- */
-
-typedef struct hash_job {
-    pthread_t tid;
-    const char *data;
-    long long rounds;
-    uint64_t result;
-} hash_job_t;
-
-static void *hash_main(void *arg)
-{
-    hash_job_t *job = arg;
-    job->result = digest_fnv1a(job->data, DIGEST_VALUE_LEN, job->rounds);
-    return NULL;
-}
-
-/* The milliseconds n threads of this process take to hash the value
- * `rounds` times each, at once: the server's work without the server. */
-static long long local_hash_ms(const char *data, int n, long long rounds)
-{
-    hash_job_t jobs[2];
-    long long t0 = client_now_ms();
-    for (int i = 0; i < n; i++) {
-        jobs[i] = (hash_job_t){.data = data, .rounds = rounds};
-        if (pthread_create(&jobs[i].tid, NULL, hash_main, &jobs[i]) != 0)
-            return -1;
-    }
-    for (int i = 0; i < n; i++)
-        pthread_join(jobs[i].tid, NULL);
-    return client_now_ms() - t0;
-}
-
-/* Whether two threads of this process run in parallel now: the machine may
- * be busy with other work, which would make any parallelism look absent. */
+/* Whether two threads of this process run in parallel now (two hashing at
+ * once take less than 1.3 times one alone): the machine may be busy with
+ * other work, which would make any parallelism look absent. */
 static int machine_runs_two_at_once(const char *data, long long rounds)
 {
-    long long one = local_hash_ms(data, 1, rounds);
-    long long two = local_hash_ms(data, 2, rounds);
-    if (one > 0 && two > 0 && two < one * 13 / 10)
+    long long one, two;
+    if (parallel_machine_runs(data, DIGEST_VALUE_LEN, 2, rounds, 13, &one, &two))
         return 1;
     fprintf(stderr, "(this process: one hash %lld ms, two at once %lld ms) ", one, two);
     return 0;
@@ -168,14 +105,14 @@ static int machine_runs_two_at_once(const char *data, long long rounds)
 static long long calibrate_rounds(const int *fds)
 {
     long long rounds = 16, ms;
-    while ((ms = digest_ms(fds, 1, rounds)) >= 0 && ms < DIGEST_TARGET_MS / 4 &&
+    while ((ms = parallel_digest_ms(fds, 1, "big", rounds)) >= 0 && ms < DIGEST_TARGET_MS / 4 &&
            rounds * 2 * DIGEST_VALUE_LEN <= DIGEST_MAX_WORK)
         rounds *= 2;
     if (ms < 0)
         return -1;
     /* The fastest of three: a busy moment elsewhere only makes a run slower. */
     for (int i = 0; i < 2; i++) {
-        long long again = digest_ms(fds, 1, rounds);
+        long long again = parallel_digest_ms(fds, 1, "big", rounds);
         if (again >= 0 && again < ms)
             ms = again;
     }
@@ -189,7 +126,7 @@ static long long calibrate_rounds(const int *fds)
  * its connection's thread, on its own CPU. */
 static void test_digests_run_in_parallel(void)
 {
-    if (cpus_available() < 2) {
+    if (parallel_cpus() < 2) {
         fprintf(stderr, "skipped: one CPU, so nothing can run in parallel ");
         return;
     }
@@ -220,8 +157,8 @@ static void test_digests_run_in_parallel(void)
     for (int i = 0; i < DIGEST_ATTEMPTS && !parallel && counted < DIGEST_FAILS; i++) {
         if (!machine_runs_two_at_once(value, rounds))
             continue;
-        long long one = digest_ms(fds, 1, rounds);
-        long long two = digest_ms(fds, 2, rounds);
+        long long one = parallel_digest_ms(fds, 1, "big", rounds);
+        long long two = parallel_digest_ms(fds, 2, "big", rounds);
         CU_ASSERT_FATAL(one > 0 && two > 0);
         if (!machine_runs_two_at_once(value, rounds))
             continue;

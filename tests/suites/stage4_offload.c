@@ -14,6 +14,7 @@
 #include "support/client.h"
 #include "support/expect.h"
 #include "support/lag_probe.h"
+#include "support/parallel.h"
 #include "support/server.h"
 #include "support/server_log.h"
 
@@ -25,9 +26,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,34 +103,13 @@ static void digest_reply(char out[32], size_t len, char fill, long long rounds)
     free(value);
 }
 
-/* Sends "DIGEST key rounds" on each of fds[0..n) at once and returns the
- * milliseconds until every reply has arrived, or -1. */
-static long long digest_ms(const int *fds, int n, const char *key, long long rounds)
-{
-    char request[96];
-    snprintf(request, sizeof request, "DIGEST %s %lld\r\n", key, rounds);
-    long long t0 = client_now_ms();
-    for (int i = 0; i < n; i++)
-        if (client_send_str(fds[i], request) != 0)
-            return -1;
-    for (int i = 0; i < n; i++) {
-        buf_t reply = BUF_INIT;
-        int rc = client_read_reply(fds[i], &reply, 30000);
-        int ok = rc == 0 && reply.len == 16 + 7 && memcmp(reply.data, "$16\r\n", 5) == 0;
-        buf_free(&reply);
-        if (!ok)
-            return -1;
-    }
-    return client_now_ms() - t0;
-}
-
 /* Rounds of DIGEST on key (vlen bytes) that take about target_ms on this
  * machine and build, within DIGEST_MAX_WORK. */
 static long long calibrate_rounds(int fd, const char *key, size_t vlen, long long target_ms)
 {
     long long max_rounds = DIGEST_MAX_WORK / (long long)vlen;
     long long rounds = 1000, ms;
-    while ((ms = digest_ms(&fd, 1, key, rounds)) >= 0 && ms < target_ms / 8 &&
+    while ((ms = parallel_digest_ms(&fd, 1, key, rounds)) >= 0 && ms < target_ms / 8 &&
            rounds * 2 <= max_rounds)
         rounds *= 2;
     CU_ASSERT_FATAL(ms >= 0);
@@ -152,14 +130,6 @@ static long long ping_ms(int fd)
 static long long worse(long long a, long long b)
 {
     return a < 0 || b < 0 ? -1 : a > b ? a : b;
-}
-
-static int cpus_available(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0)
-        return (int)sysconf(_SC_NPROCESSORS_ONLN);
-    return CPU_COUNT(&set);
 }
 
 /* The outcome of a timing check made in attempts: it passes when one
@@ -236,47 +206,12 @@ static void test_sleep_does_not_stall(void)
 #define PARALLEL_CLIENTS 4
 #define DIGEST_TARGET_MS 300
 
-/* ---- The control: what this machine can run in parallel right now ---- */
-
-typedef struct hash_job {
-    pthread_t tid;
-    const char *data;
-    long long rounds;
-    uint64_t result;
-} hash_job_t;
-
-static void *hash_main(void *arg)
-{
-    hash_job_t *job = arg;
-    job->result = digest_fnv1a(job->data, DIGEST_VALUE_LEN, job->rounds);
-    return NULL;
-}
-
-/* Milliseconds n threads of this process take to do the server's DIGEST
- * work at once, or -1. */
-static long long local_hash_ms(const char *data, int n, long long rounds)
-{
-    hash_job_t jobs[PARALLEL_CLIENTS];
-    int started = 0;
-    long long t0 = client_now_ms();
-    for (; started < n; started++) {
-        jobs[started] = (hash_job_t){.data = data, .rounds = rounds};
-        if (pthread_create(&jobs[started].tid, NULL, hash_main, &jobs[started]) != 0)
-            break;
-    }
-    for (int i = 0; i < started; i++)
-        pthread_join(jobs[i].tid, NULL);
-    return started == n ? client_now_ms() - t0 : -1;
-}
-
 /* Whether this process can run four hashing threads on this machine now
  * with the speed-up the test expects of the server (at most 2.5 times one
  * thread's time: two CPUs, give or take). */
 static int machine_runs_four_at_once(const char *data, long long rounds)
 {
-    long long one = local_hash_ms(data, 1, rounds);
-    long long four = local_hash_ms(data, PARALLEL_CLIENTS, rounds);
-    return one > 0 && four > 0 && four < one * 25 / 10;
+    return parallel_machine_runs(data, DIGEST_VALUE_LEN, PARALLEL_CLIENTS, rounds, 25, NULL, NULL);
 }
 
 /* Four DIGESTs from four clients run on four workers at once: on two CPUs
@@ -301,7 +236,7 @@ static void test_digests_run_in_parallel(void)
     long long rounds = calibrate_rounds(fds[0], "big", DIGEST_VALUE_LEN, DIGEST_TARGET_MS);
     char request[96];
     snprintf(request, sizeof request, "DIGEST big %lld\r\n", rounds);
-    int check_ratio = cpus_available() >= 2;
+    int check_ratio = parallel_cpus() >= 2;
     if (!check_ratio)
         fprintf(stderr, "(one CPU: the ratio is not checked) ");
 
@@ -312,8 +247,8 @@ static void test_digests_run_in_parallel(void)
         CU_ASSERT_EQUAL_FATAL(lag_probe_start(&probe), 0);
         /* One alone at its best, so that a slow moment cannot make four
          * in a row look parallel. */
-        long long one = digest_ms(fds, 1, "big", rounds);
-        long long again = digest_ms(fds, 1, "big", rounds);
+        long long one = parallel_digest_ms(fds, 1, "big", rounds);
+        long long again = parallel_digest_ms(fds, 1, "big", rounds);
         one = again >= 0 && again < one ? again : one;
         long long stalls = INFO_FIELD(pinger, "loop_stalls");
         long long t0 = client_now_ms();
@@ -658,32 +593,49 @@ static void expect_watchdog(test_server_t *s, const char *log, int timeout_ms,
         server_log_print(log);
 }
 
-/* --pitfall mutex-across-callback: the loop thread takes store_mu for a
- * DIGEST and would release it in after_work_cb; the next command on the
- * loop that needs the store asks for it again. The watchdog reports the
- * DEADLOCK and exits 3, at once. */
-static void test_pitfall_deadlock_digest(void)
+/* Starts the server with args and its stderr going to log; shows the log
+ * when it does not start, and the test ends there. */
+static void start_logged(test_server_t *srv, const char *log, const char *const *args)
 {
-    const char *log = tmp_path("deadlock-digest.log", 1);
-    test_server_t srv;
-    int rc =
-        server_start_logged(&srv, server_binary(), ARGS("--pitfall", "mutex-across-callback"), log);
+    int rc = server_start_logged(srv, server_binary(), args, log);
     if (rc != 0)
         server_log_print(log);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
+}
+
+/* A pitfall that a DIGEST springs: under --pitfall <pitfall>, one client
+ * runs a DIGEST of about digest_target_ms, then another client's SET needs
+ * the store. The watchdog must catch it within 2 s, its report (in
+ * log_name) naming every one of needles. */
+static void pitfall_digest_then_set(const char *pitfall, const char *log_name,
+                                    long long digest_target_ms, const char *const *needles)
+{
+    const char *log = tmp_path(log_name, 1);
+    test_server_t srv;
+    start_logged(&srv, log, ARGS("--pitfall", pitfall));
     int a = CONNECT(srv.port);
     int b = CONNECT(srv.port);
     set_value(a, "k", PITFALL_VALUE_LEN, 'p');
-    long long rounds = calibrate_rounds(a, "k", PITFALL_VALUE_LEN, 1500);
+    long long rounds = calibrate_rounds(a, "k", PITFALL_VALUE_LEN, digest_target_ms);
 
     char request[96];
     snprintf(request, sizeof request, "DIGEST k %lld\r\n", rounds);
     CU_ASSERT_EQUAL(client_send_str(a, request), 0);
     poll(NULL, 0, 200);
     CU_ASSERT_EQUAL(client_send_str(b, "SET a b\r\n"), 0);
-    expect_watchdog(&srv, log, 2000, ARGS("DEADLOCK", "after_work_cb", "DIGEST"));
+    expect_watchdog(&srv, log, 2000, needles);
     close(a);
     close(b);
+}
+
+/* --pitfall mutex-across-callback: the loop thread takes store_mu for a
+ * DIGEST and would release it in after_work_cb; the next command on the
+ * loop that needs the store asks for it again. The watchdog reports the
+ * DEADLOCK and exits 3, at once. */
+static void test_pitfall_deadlock_digest(void)
+{
+    pitfall_digest_then_set("mutex-across-callback", "deadlock-digest.log", 1500,
+                            ARGS("DEADLOCK", "after_work_cb", "DIGEST"));
 }
 
 /* The same trap in its natural setting: one worker, busy with a DEBUG
@@ -693,13 +645,9 @@ static void test_pitfall_deadlock_save(void)
 {
     const char *log = tmp_path("deadlock-save.log", 1);
     test_server_t srv;
-    int rc = server_start_logged(&srv, server_binary(),
-                                 ARGS("--pitfall", "mutex-across-callback", "--threads", "1",
-                                      "--dbfile", tmp_path("deadlock.resp", 0)),
-                                 log);
-    if (rc != 0)
-        server_log_print(log);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    start_logged(&srv, log,
+                 ARGS("--pitfall", "mutex-across-callback", "--threads", "1", "--dbfile",
+                      tmp_path("deadlock.resp", 0)));
     int a = CONNECT(srv.port);
     int b = CONNECT(srv.port);
     int c = CONNECT(srv.port);
@@ -721,25 +669,7 @@ static void test_pitfall_deadlock_save(void)
  * STALL after LOCK_WAIT_MAX_MS (1 s) and exits 3. */
 static void test_pitfall_stall(void)
 {
-    const char *log = tmp_path("stall.log", 1);
-    test_server_t srv;
-    int rc = server_start_logged(&srv, server_binary(), ARGS("--pitfall", "lock-during-work"), log);
-    if (rc != 0)
-        server_log_print(log);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    int a = CONNECT(srv.port);
-    int b = CONNECT(srv.port);
-    set_value(a, "k", PITFALL_VALUE_LEN, 'p');
-    long long rounds = calibrate_rounds(a, "k", PITFALL_VALUE_LEN, 2000);
-
-    char request[96];
-    snprintf(request, sizeof request, "DIGEST k %lld\r\n", rounds);
-    CU_ASSERT_EQUAL(client_send_str(a, request), 0);
-    poll(NULL, 0, 200);
-    CU_ASSERT_EQUAL(client_send_str(b, "SET a b\r\n"), 0);
-    expect_watchdog(&srv, log, 2000, ARGS("STALL", "work_cb"));
-    close(a);
-    close(b);
+    pitfall_digest_then_set("lock-during-work", "stall.log", 2000, ARGS("STALL", "work_cb"));
 }
 
 /* ==== SAVE while writers write ==================================================== */

@@ -77,6 +77,24 @@ static void lock_as(qlock_t *l, waiter_t *w)
     qlock_lock(l, &w->w, record_cb, w);
 }
 
+/* A new lock l, taken by the test, with r recording its waiters. */
+static void held_lock_init(qlock_t *l, recorder_t *r)
+{
+    qlock_init(l);
+    recorder_init(r, l);
+    CU_ASSERT_EQUAL_FATAL(qlock_trylock(l), 0);
+}
+
+/* Queues w[0..n) on the held lock l, with ids 0..n-1, in that order; w[i]
+ * keeps the lock when keeps[i] says so (keeps NULL: none keeps it). */
+static void queue_waiters(qlock_t *l, recorder_t *r, waiter_t *w, int n, const int *keeps)
+{
+    for (int i = 0; i < n; i++) {
+        waiter_init(&w[i], r, i, keeps != NULL && keeps[i]);
+        lock_as(l, &w[i]);
+    }
+}
+
 /* ==== Taking the lock ======================================================= */
 
 /* On a free lock the callback runs before qlock_lock() returns, with the
@@ -116,13 +134,8 @@ static void test_waiters_run_in_order(void)
     recorder_t r;
     waiter_t w[N];
 
-    qlock_init(&l);
-    recorder_init(&r, &l);
-    CU_ASSERT_EQUAL_FATAL(qlock_trylock(&l), 0);
-    for (int i = 0; i < N; i++) {
-        waiter_init(&w[i], &r, i, 0);
-        lock_as(&l, &w[i]);
-    }
+    held_lock_init(&l, &r);
+    queue_waiters(&l, &r, w, N, NULL);
     CU_ASSERT_EQUAL(r.count, 0);
     CU_ASSERT(qlock_held(&l));
 
@@ -146,13 +159,8 @@ static void test_keeper_stops_hand_over(void)
     recorder_t r;
     waiter_t w[N];
 
-    qlock_init(&l);
-    recorder_init(&r, &l);
-    CU_ASSERT_EQUAL_FATAL(qlock_trylock(&l), 0);
-    for (int i = 0; i < N; i++) {
-        waiter_init(&w[i], &r, i, keeps[i]);
-        lock_as(&l, &w[i]);
-    }
+    held_lock_init(&l, &r);
+    queue_waiters(&l, &r, w, N, keeps);
 
     qlock_unlock(&l); /* 0 releases, 1 keeps */
     CU_ASSERT_EQUAL(r.count, 2);
@@ -258,14 +266,10 @@ static void test_trylock_refused_while_others_wait(void)
     recorder_t r;
     waiter_t w[N];
 
-    qlock_init(&l);
-    recorder_init(&r, &l);
-    CU_ASSERT_EQUAL_FATAL(qlock_trylock(&l), 0);
-    for (int i = 0; i < N; i++) {
-        waiter_init(&w[i], &r, i, 0);
-        w[i].try_after = 1;
-        lock_as(&l, &w[i]);
-    }
+    held_lock_init(&l, &r);
+    queue_waiters(&l, &r, w, N, NULL);
+    for (int i = 0; i < N; i++)
+        w[i].try_after = 1; /* read when the callback runs, after the unlock */
     qlock_unlock(&l);
     CU_ASSERT_EQUAL(r.count, N);
     CU_ASSERT_EQUAL(w[0].try_rc, -EBUSY);
@@ -286,13 +290,8 @@ static void test_cancel_first_middle_last(void)
     recorder_t r;
     waiter_t w[N + 1];
 
-    qlock_init(&l);
-    recorder_init(&r, &l);
-    CU_ASSERT_EQUAL_FATAL(qlock_trylock(&l), 0);
-    for (int i = 0; i < N; i++) {
-        waiter_init(&w[i], &r, i, 0);
-        lock_as(&l, &w[i]);
-    }
+    held_lock_init(&l, &r);
+    queue_waiters(&l, &r, w, N, NULL);
     CU_ASSERT_EQUAL(qlock_cancel(&l, &w[0].w), 0);       /* first */
     CU_ASSERT_EQUAL(qlock_cancel(&l, &w[2].w), 0);       /* middle */
     CU_ASSERT_EQUAL(qlock_cancel(&l, &w[4].w), 0);       /* last */
@@ -342,9 +341,7 @@ static void test_cancel_only_waiter(void)
     recorder_t r;
     waiter_t a, b;
 
-    qlock_init(&l);
-    recorder_init(&r, &l);
-    CU_ASSERT_EQUAL_FATAL(qlock_trylock(&l), 0);
+    held_lock_init(&l, &r);
     waiter_init(&a, &r, 1, 0);
     lock_as(&l, &a);
     CU_ASSERT_EQUAL(qlock_cancel(&l, &a.w), 0);
@@ -384,9 +381,7 @@ static void test_cancel_from_a_callback(void)
     canceller_t first;
     waiter_t second, third;
 
-    qlock_init(&l);
-    recorder_init(&r, &l);
-    CU_ASSERT_EQUAL_FATAL(qlock_trylock(&l), 0);
+    held_lock_init(&l, &r);
     waiter_init(&first.base, &r, 1, 0);
     first.victim = &second;
     waiter_init(&second, &r, 2, 0);

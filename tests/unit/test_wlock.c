@@ -92,12 +92,20 @@ static void holder_start(holder_t *h, wlock_t *lock, pthread_t *tid)
     pthread_mutex_unlock(&h->mu);
 }
 
-static void holder_finish(holder_t *h, pthread_t tid)
+/* Tells the holder to let go: its thread unlocks soon after. */
+static void holder_release(holder_t *h)
 {
     pthread_mutex_lock(&h->mu);
     h->release = 1;
     pthread_cond_broadcast(&h->cond);
     pthread_mutex_unlock(&h->mu);
+}
+
+/* Tells the holder to let go (again, if it was told already) and waits for
+ * its thread to end. */
+static void holder_finish(holder_t *h, pthread_t tid)
+{
+    holder_release(h);
     pthread_join(tid, NULL);
     pthread_cond_destroy(&h->cond);
     pthread_mutex_destroy(&h->mu);
@@ -187,11 +195,8 @@ static void test_short_hold_is_fine(void)
     holder_start(&h, &l, &tid);
 
     capture_start(&cap);
-    /* Let go soon, from this thread, while the waiter below waits. */
-    pthread_mutex_lock(&h.mu);
-    h.release = 1;
-    pthread_cond_broadcast(&h.cond);
-    pthread_mutex_unlock(&h.mu);
+    /* Told from this thread, the holder lets go while the waiter below waits. */
+    holder_release(&h);
     int rc = wlock_lock(&l, "the test");
     char *log = capture_stop(&cap);
 
@@ -200,9 +205,7 @@ static void test_short_hold_is_fine(void)
     CU_ASSERT_STRING_EQUAL(log, "");
     free(log);
     wlock_unlock(&l);
-    pthread_join(tid, NULL);
-    pthread_cond_destroy(&h.cond);
-    pthread_mutex_destroy(&h.mu);
+    holder_finish(&h, tid);
     wlock_destroy(&l);
 }
 

@@ -30,6 +30,7 @@ S2_THREADS=$(env_get stage2_load_threads)
 load_label() {
 	case "$1" in
 	stage2-pool) echo "stage2-pool (--threads $S2_THREADS)" ;;
+	stage2-pool-default) echo "stage2-pool (default pool)" ;;
 	redis) echo "redis $(env_get redis_server)" ;;
 	*) echo "$1" ;;
 	esac
@@ -39,6 +40,7 @@ load_label() {
 plot_label() {
 	case "$1" in
 	stage2-pool) echo "stage2-pool*" ;;
+	stage2-pool-default) echo "stage2-pool" ;;
 	*) load_label "$1" ;;
 	esac
 }
@@ -328,6 +330,11 @@ if have bursty.csv; then
 	clients=$(awk -F, 'NR == 2 {print $2}' "$OUT/bursty.csv")
 	reqs=$(awk -F, 'NR == 2 {print $3}' "$OUT/bursty.csv")
 	reps=$(env_get burst_reps)
+	# Stage 2 ran twice: with its default pool, and with the load runs' pool.
+	bursty_servers=$(for s in $SERVERS; do
+		[ "$s" = stage2-pool ] && grep -q '^stage2-pool-default,' "$OUT/bursty.csv" && echo stage2-pool-default
+		echo "$s"
+	done)
 	# bm SERVER COLUMN: the median of one column over the server's runs
 	bm() {
 		awk -F, -v s="$1" -v c="$2" 'NR > 1 && $1 == s && $c != "" {print $c}' "$OUT/bursty.csv" |
@@ -342,7 +349,7 @@ if have bursty.csv; then
 		echo
 		{
 			printf 'server\treq/s\tp50 (ms)\tp95 (ms)\tp99 (ms)\tmax (ms)\n'
-			for s in $SERVERS; do
+			for s in $bursty_servers; do
 				rps=$(bm "$s" 5)
 				if [ -z "$rps" ]; then
 					printf '%s\tfailed\t-\t-\t-\t-\n' "$(load_label "$s")"
@@ -354,7 +361,7 @@ if have bursty.csv; then
 	} >>"$SUMMARY.body"
 	{
 		printf 'server p50 p95 p99 max\n'
-		for s in $SERVERS; do
+		for s in $bursty_servers; do
 			printf '"%s"' "$(plot_label "$s")"
 			for c in 8 9 10 11; do v=$(bm "$s" "$c"); printf ' %s' "${v:--}"; done
 			printf '\n'

@@ -19,6 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export QUICK=1
+# Run the commands as a reader would, from a shell, not as a make sub-process
+# (which would make every `make` print "Entering directory").
+unset MAKELEVEL MAKEFLAGS MFLAGS
 
 echo "==== README.md"
 awk '/^```sh[ \t]*$/ { inblock = 1; next } /^```/ { inblock = 0 } inblock' README.md |

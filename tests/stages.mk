@@ -36,3 +36,7 @@ $(foreach s,$(STAGES),$(eval $(call stage_test_rules,$(s))))
 # Keep the objects make would otherwise delete as intermediates after each
 # link, so that a second run does not rebuild them.
 .SECONDARY: $(SUPPORT_OBJ) $(HARNESS_OBJ) $(SUITE_SRC:tests/suites/%.c=$(B)/tests/suites/%.o)
+
+# Stage 3's suite runs one session under valgrind (nothing definitely lost):
+# install it rather than let that test skip.
+test-stage3: | $(DEPS_STAMP)-valgrind

@@ -258,18 +258,15 @@ free_port() {
 # start_stage KEY BINARY-NAME [ARGS...]: starts a stage on an ephemeral port
 # and waits for its "listening on" line.
 start_stage() {
-	local key=$1 name=$2 pid port="" i
+	local key=$1 name=$2 pid port="" line
 	shift 2
 	"$BIN_DIR/$name" --port 0 --max-clients "$MAX_CLIENTS" "$@" \
 		>"$LOGS/$key.out" 2>"$LOGS/$key.log" &
 	pid=$!
 	track "$pid"
-	for i in $(seq 1 100); do
-		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$LOGS/$key.out")
-		[ -n "$port" ] && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	if line=$("$HERE/../scripts/wait-listening" "$LOGS/$key.out" 10 "$pid" 2>/dev/null); then
+		port=${line##*:}
+	fi
 	[ -n "$port" ] || die "$name did not start (see $LOGS/$key.log): $(tail -n 3 "$LOGS/$key.log")"
 	PID[$key]=$pid
 	PORT[$key]=$port

@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include "client.h"
 #include "harness.h"
 
 #include <errno.h>
@@ -11,7 +12,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define START_TIMEOUT_MS 10000
@@ -20,13 +20,6 @@
 
 /* Servers started and not yet reaped, for server_kill_leftovers(). */
 static pid_t live[MAX_LIVE];
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void live_add(pid_t pid)
 {
@@ -62,10 +55,10 @@ static int read_port(int fd, int *port)
 {
     char line[256];
     size_t len = 0;
-    long long deadline = now_ms() + START_TIMEOUT_MS;
+    long long deadline = client_now_ms() + START_TIMEOUT_MS;
 
     while (len < sizeof line - 1) {
-        long long left = deadline - now_ms();
+        long long left = deadline - client_now_ms();
         if (left <= 0)
             return -ETIMEDOUT;
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -159,7 +152,7 @@ int server_start(test_server_t *s, const char *binary, const char *const *extra_
 /* Waits up to timeout_ms for pid to exit; kills it at the deadline. */
 static int wait_exit(pid_t pid, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = client_now_ms() + timeout_ms;
     int status;
 
     for (;;) {
@@ -168,7 +161,7 @@ static int wait_exit(pid_t pid, int timeout_ms)
             break;
         if (rc < 0 && errno != EINTR)
             return -errno;
-        if (now_ms() >= deadline) {
+        if (client_now_ms() >= deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
             return -ETIMEDOUT;

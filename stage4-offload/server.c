@@ -11,6 +11,9 @@
  * Threads and data:
  *   - the loop thread owns the connections, their buffers, the jobs list
  *     and its counters, and the queue lock; workers never touch them;
+ *   - workers count themselves in and out of their jobs (workers_busy and
+ *     its peak, atomics that INFO reports: the pool's parallelism, seen
+ *     from inside);
  *   - a worker thread touches only the job it was given (its cmd_job_t)
  *     and, when the job must read the store, the store under store_mu;
  *   - the store is shared again, so it has a lock again: every access from
@@ -42,6 +45,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +99,9 @@ typedef struct server {
 
     job_t *jobs; /* in flight: queued or running */
     int job_count;
-    conn_t *slot_waiters; /* connections waiting for a job slot, first come first */
+    conn_t *slot_waiters;         /* connections waiting for a job slot, first come first */
+    atomic_int workers_busy;      /* jobs running on a worker right now */
+    atomic_int workers_busy_peak; /* the most that ever ran at once */
 
     int conn_count;
     int stopping;
@@ -119,9 +125,8 @@ struct conn {
     int paused;    /* too many replies unsent: not reading until they drain */
     int finishing; /* closing once the queued replies are written */
 
-    /* Waiting: for its job, for a job slot or for the queue lock. Later
-     * requests stay in c->in until the wait is over. */
-    int waiting;
+    /* Waiting: for its job, for a job slot or for the queue lock (see
+     * conn_waiting()). Later requests stay in c->in until the wait is over. */
     job_t *job; /* the job in flight for this connection */
     conn_t *next_slot_waiter;
     int waits_for_slot;
@@ -166,6 +171,13 @@ enum exec_result {
 
 static server_t server;
 
+/* True while the connection waits for its job, a job slot or the queue
+ * lock: nothing more is read or executed for it until then. */
+static int conn_waiting(const conn_t *c)
+{
+    return c->job != NULL || c->waits_for_slot || c->waits_for_lock;
+}
+
 static void conn_close(conn_t *c);
 static void conn_finish(conn_t *c);
 static void update_reading(conn_t *c);
@@ -196,11 +208,19 @@ static void store_unlock(server_t *srv)
 
 static void wake_slot_waiters(server_t *srv);
 
-/* Runs on a worker thread: touches the job, and the store only as the
- * job's plan allows. */
-static void work_cb(uv_work_t *req)
+/* Counts a worker in, keeping the peak: the only state workers share
+ * besides the store, so it is atomic rather than locked. */
+static void workers_busy_enter(server_t *srv)
 {
-    job_t *job = req->data;
+    int busy = atomic_fetch_add(&srv->workers_busy, 1) + 1;
+    int peak = atomic_load(&srv->workers_busy_peak);
+    while (busy > peak && !atomic_compare_exchange_weak(&srv->workers_busy_peak, &peak, busy))
+        ; /* peak now holds the latest value: retry only while ours is higher */
+}
+
+/* Touches the job, and the store only as the job's plan allows. */
+static void job_run_on_worker(job_t *job)
+{
     server_t *srv = job->srv;
 
     switch (job->plan) {
@@ -223,6 +243,15 @@ static void work_cb(uv_work_t *req)
         return;
     }
     cmd_job_run(&job->cmd); /* sleeps, hashes or writes the dump, holding no lock */
+}
+
+/* Runs on a worker thread. */
+static void work_cb(uv_work_t *req)
+{
+    job_t *job = req->data;
+    workers_busy_enter(job->srv);
+    job_run_on_worker(job);
+    atomic_fetch_sub(&job->srv->workers_busy, 1);
 }
 
 static void job_unlink(server_t *srv, job_t *job)
@@ -255,13 +284,11 @@ static void after_work_cb(uv_work_t *req, int status)
         cmd_job_discard(&job->cmd); /* its client is gone, or we are shutting down */
         if (c != NULL) {
             c->job = NULL;
-            c->waiting = 0;
             conn_finish(c);
         }
     } else {
         cmd_job_reply(&job->cmd, &c->out);
         c->job = NULL;
-        c->waiting = 0;
         if (srv->stopping) {
             if (flush_output_or_close(c) == 0)
                 conn_finish(c);
@@ -384,7 +411,6 @@ static void wake_slot_waiters(server_t *srv)
         conn_t *c = srv->slot_waiters;
         srv->slot_waiters = c->next_slot_waiter;
         c->waits_for_slot = 0;
-        c->waiting = 0;
         serve_input(c); /* parses the slow command again, and offloads it */
     }
 }
@@ -397,7 +423,6 @@ static void save_lock_for_writer_cb(void *arg)
 {
     conn_t *c = arg;
     c->waits_for_lock = 0;
-    c->waiting = 0;
     c->holds_save_lock = 1;
     serve_input(c);
     c->holds_save_lock = 0;
@@ -594,7 +619,6 @@ static void release_read_buffer(conn_t *c)
 static void serve_input(conn_t *c)
 {
     enum input_result result = process_input(c);
-    c->waiting = result == INPUT_WAIT;
     release_read_buffer(c);
     if (result == INPUT_CLOSE_NOW || flush_output(c) < 0) {
         conn_close(c);
@@ -640,7 +664,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
 static void update_reading(conn_t *c)
 {
     uv_stream_t *stream = (uv_stream_t *)&c->handle;
-    int want = !c->paused && !c->waiting && !c->finishing && !c->srv->stopping;
+    int want = !c->paused && !conn_waiting(c) && !c->finishing && !c->srv->stopping;
 
     if (want && !c->reading)
         uv_read_start(stream, alloc_cb, read_cb);
@@ -800,6 +824,8 @@ static void info_cb(buf_t *out, void *arg)
     buf_printf(out, "threadpool_size:%d\r\n", srv->opts.threads);
     buf_printf(out, "jobs_in_flight:%d\r\n", srv->job_count);
     buf_printf(out, "jobs_max:%d\r\n", JOBS_MAX);
+    buf_printf(out, "workers_busy:%d\r\n", atomic_load(&srv->workers_busy));
+    buf_printf(out, "workers_busy_peak:%d\r\n", atomic_load(&srv->workers_busy_peak));
     buf_printf(out, "lock_strategy:%s\r\n",
                srv->opts.lock_strategy == OPTS_LOCK_QUEUE ? "queue" : "copy");
     buf_printf(out, "pitfall:%s\r\n", pitfalls[srv->opts.pitfall]);

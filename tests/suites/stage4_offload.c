@@ -206,50 +206,32 @@ static void test_sleep_does_not_stall(void)
 #define PARALLEL_CLIENTS 4
 #define DIGEST_TARGET_MS 300
 
-/* Whether this process can run four hashing threads on this machine now
- * with the speed-up the test expects of the server (at most 2.5 times one
- * thread's time: two CPUs, give or take). */
-static int machine_runs_four_at_once(const char *data, long long rounds)
-{
-    return parallel_machine_runs(data, DIGEST_VALUE_LEN, PARALLEL_CLIENTS, rounds, 25, NULL, NULL);
-}
-
-/* Four DIGESTs from four clients run on four workers at once: on two CPUs
- * they take about twice as long as one, clearly less than the four times
- * of running one after another; and the loop stays responsive meanwhile (a
- * PING among them is fast, the lag monitor counts no stall). An attempt
- * counts, and can pass, only when this process could itself run the same
- * work with that speed-up just before and just after it, and its probe was
- * on time meanwhile: a busy machine makes parallelism look absent, or
- * present by luck. */
+/* Four DIGESTs from four clients run on four workers at once: the server's
+ * own count of busy workers (atomics in work_cb, reported by INFO) peaks at
+ * more than one, where a pool that ran them one after another would stay
+ * at one. That is a fact about the server, not the machine, so it is
+ * asserted on every run. How much faster four go on two CPUs is a
+ * measurement, printed here and made in earnest by make tour. The loop
+ * stays responsive meanwhile (a PING among them is fast, the lag monitor
+ * counts no stall): that part is timing, checked in attempts. */
 static void test_digests_run_in_parallel(void)
 {
     int fds[PARALLEL_CLIENTS];
-    char *value = malloc(DIGEST_VALUE_LEN);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(value);
-    memset(value, 'd', DIGEST_VALUE_LEN);
     test_server_t srv;
     START_SERVER(&srv, ARGS("--threads", "4"));
     CONNECT_MANY(srv.port, fds, PARALLEL_CLIENTS, 1);
     int pinger = CONNECT(srv.port);
     set_value(fds[0], "big", DIGEST_VALUE_LEN, 'd');
     long long rounds = calibrate_rounds(fds[0], "big", DIGEST_VALUE_LEN, DIGEST_TARGET_MS);
+    CU_ASSERT_EQUAL(INFO_FIELD(pinger, "workers_busy_peak"), 1); /* one at a time so far */
     char request[96];
     snprintf(request, sizeof request, "DIGEST big %lld\r\n", rounds);
-    int check_ratio = parallel_cpus() >= 2;
-    if (!check_ratio)
-        fprintf(stderr, "(one CPU: the ratio is not checked) ");
 
     int good = 0, counted = 0;
     for (int attempt = 0; attempt < TIMING_ATTEMPTS && !good; attempt++) {
-        int machine_parallel = machine_runs_four_at_once(value, rounds);
         lag_probe_t probe;
         CU_ASSERT_EQUAL_FATAL(lag_probe_start(&probe), 0);
-        /* One alone at its best, so that a slow moment cannot make four
-         * in a row look parallel. */
         long long one = parallel_digest_ms(fds, 1, "big", rounds);
-        long long again = parallel_digest_ms(fds, 1, "big", rounds);
-        one = again >= 0 && again < one ? again : one;
         long long stalls = INFO_FIELD(pinger, "loop_stalls");
         long long t0 = client_now_ms();
         for (int i = 0; i < PARALLEL_CLIENTS; i++)
@@ -265,20 +247,21 @@ static void test_digests_run_in_parallel(void)
         long long four = client_now_ms() - t0;
         long long new_stalls = INFO_FIELD(pinger, "loop_stalls") - stalls;
         long long late = lag_probe_stop(&probe);
-        machine_parallel = machine_parallel && machine_runs_four_at_once(value, rounds);
         CU_ASSERT_EQUAL(replies, PARALLEL_CLIENTS);
         fprintf(stderr,
-                "(one DIGEST %lld ms, four at once %lld ms, PING %lld ms, %lld stalls; probe %lld "
-                "ms%s) ",
-                one, four, ping, new_stalls, late, machine_parallel ? "" : ", machine busy");
-        int quiet = lag_probe_quiet(late) && (!check_ratio || machine_parallel);
-        counted += quiet;
-        good = quiet && (!check_ratio || (one > 0 && four < 3 * one)) && ping >= 0 &&
-               ping < FAST_MS && new_stalls == 0;
+                "(one DIGEST %lld ms, four at once %lld ms, PING %lld ms, %lld stalls; "
+                "probe %lld ms) ",
+                one, four, ping, new_stalls, late);
+        counted += lag_probe_quiet(late);
+        good = ping >= 0 && ping < FAST_MS && new_stalls == 0;
     }
-    timing_verdict(good, counted, "four DIGESTs in parallel");
+    timing_verdict(good, counted, "PING among four DIGESTs");
 
-    free(value);
+    long long peak = INFO_FIELD(pinger, "workers_busy_peak");
+    fprintf(stderr, "(workers busy at once: up to %lld) ", peak);
+    CU_ASSERT(peak >= 2 && peak <= PARALLEL_CLIENTS);
+    CU_ASSERT_EQUAL(INFO_FIELD(pinger, "workers_busy"), 0);
+
     client_close_all(fds, PARALLEL_CLIENTS);
     close(pinger);
     STOP_SERVER(&srv);
@@ -664,12 +647,15 @@ static void test_pitfall_deadlock_save(void)
     close(c);
 }
 
-/* --pitfall lock-during-work: a worker holds store_mu for a whole ~2 s
- * DIGEST; the loop thread's SET waits for it, and the watchdog reports the
- * STALL after LOCK_WAIT_MAX_MS (1 s) and exits 3. */
+/* --pitfall lock-during-work: a worker holds store_mu for a whole DIGEST
+ * of about 4 s; the loop thread's SET waits for it, and the watchdog reports
+ * the STALL after LOCK_WAIT_MAX_MS (1 s) and exits 3. The DIGEST must
+ * outlast the SET's wait by a wide margin whatever the calibration's error
+ * (under TSan it was once off by half); the server exits at the watchdog
+ * anyway, so the margin costs no time. */
 static void test_pitfall_stall(void)
 {
-    pitfall_digest_then_set("lock-during-work", "stall.log", 2000, ARGS("STALL", "work_cb"));
+    pitfall_digest_then_set("lock-during-work", "stall.log", 4000, ARGS("STALL", "work_cb"));
 }
 
 /* ==== SAVE while writers write ==================================================== */

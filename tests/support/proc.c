@@ -1,5 +1,6 @@
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,4 +31,38 @@ long long proc_rss_kb(pid_t pid)
     long long kb = 0;
     int rc = proc_status_field(pid, "VmRSS", &kb);
     return rc == 0 ? kb : rc;
+}
+
+/* The state letter in one /proc/.../stat file, or 0. */
+static char stat_state(const char *path)
+{
+    char line[512];
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    char *ok = fgets(line, sizeof line, f);
+    fclose(f);
+    /* "tid (comm) S ...": comm may hold spaces and parentheses, so the
+     * state follows the last ')'. */
+    const char *p = ok != NULL ? strrchr(line, ')') : NULL;
+    return p != NULL && p[1] == ' ' ? p[2] : 0;
+}
+
+int proc_threads_running(pid_t pid)
+{
+    char dir_path[64], path[384]; /* d_name is at most 255 bytes */
+    snprintf(dir_path, sizeof dir_path, "/proc/%ld/task", (long)pid);
+    DIR *dir = opendir(dir_path);
+    if (dir == NULL)
+        return -errno;
+    int running = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s/stat", dir_path, e->d_name);
+        running += stat_state(path) == 'R'; /* a thread gone meanwhile reads 0 */
+    }
+    closedir(dir);
+    return running;
 }

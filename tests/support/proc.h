@@ -5,8 +5,8 @@
 
 /*
  * What the kernel says about a process (the server under test), read from
- * /proc/PID/status: memory and threads measured from outside, without
- * asking the server.
+ * /proc: memory and threads measured from outside, without asking the
+ * server.
  */
 
 /*
@@ -18,5 +18,14 @@ int proc_status_field(pid_t pid, const char *field, long long *value);
 
 /* The resident set size of pid in KiB, or a negative errno. */
 long long proc_rss_kb(pid_t pid);
+
+/*
+ * How many of pid's threads are running or ready to run right now (state R
+ * in /proc/pid/task/TID/stat), or a negative errno. A thread that waits for
+ * a lock, a socket or a timer is not counted, so two threads counted at
+ * once means two pieces of work in progress at once, however many CPUs
+ * the machine has free.
+ */
+int proc_threads_running(pid_t pid);
 
 #endif /* TEST_PROC_H */

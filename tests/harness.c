@@ -5,12 +5,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int harness_argc;
 char **harness_argv;
 
 static unsigned test_timeout_s = 60;
+
+long long harness_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Each suite's own per-test set-up and tear-down, which the harness wraps
  * to arm and disarm the per-test alarm. (CUnit's basic mode replaces any

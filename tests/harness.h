@@ -24,6 +24,10 @@
 
 int harness_main(int argc, char **argv, CU_SuiteInfo *suites);
 
+/* Milliseconds on the monotonic clock: the one clock every test measures
+ * waits and deadlines with. */
+long long harness_now_ms(void);
+
 /* Arguments that harness_main() did not consume, argv[0] included. */
 extern int harness_argc;
 extern char **harness_argv;

@@ -788,8 +788,8 @@ static void test_reset_with_replies_pending(void)
  * +PONG), for up to timeout_ms. Returns the served client's fd, or -1. */
 static int connect_until_served(int port, int timeout_ms)
 {
-    long long deadline = client_now_ms() + timeout_ms;
-    while (client_now_ms() < deadline) {
+    long long deadline = harness_now_ms() + timeout_ms;
+    while (harness_now_ms() < deadline) {
         int fd = client_connect(port);
         buf_t reply = BUF_INIT;
         if (fd >= 0 && client_roundtrip(fd, "PING\r\n", &reply) == 0 && reply.len == 7 &&
@@ -949,10 +949,10 @@ static void *save_writer_main(void *arg)
 /* Waits until every writer has acked more than floor[i] SETs. */
 static int writers_progress(save_writer_t *w, const long long *floor, int timeout_ms)
 {
-    long long deadline = client_now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     for (int i = 0; i < SAVE_WRITERS; i++) {
         while (atomic_load(&w[i].acked) <= floor[i] && !atomic_load(&w[i].failed)) {
-            if (client_now_ms() >= deadline)
+            if (harness_now_ms() >= deadline)
                 return -1;
             poll(NULL, 0, 1);
         }
@@ -1079,10 +1079,10 @@ static void test_corrupt_dump_refused(void)
     };
     for (size_t i = 0; i < sizeof dumps / sizeof dumps[0]; i++) {
         write_file(dbfile, dumps[i], strlen(dumps[i]));
-        long long t0 = client_now_ms();
+        long long t0 = harness_now_ms();
         int rc = server_run_to_exit(server_binary(), ARGS("--dbfile", dbfile), 5000);
         CU_ASSERT(rc > 0 && rc < 128); /* exited non-zero by itself: not killed, not hung */
-        CU_ASSERT(client_now_ms() - t0 < 3000);
+        CU_ASSERT(harness_now_ms() - t0 < 3000);
         CU_ASSERT(file_equals(dbfile, dumps[i], strlen(dumps[i])));
     }
 }
@@ -1100,10 +1100,10 @@ static void test_shutdown_idle_clients(void)
     CU_ASSERT_EQUAL(client_send_str(half, "*2\r\n$4\r\nECHO\r\n"), 0);
     poll(NULL, 0, 50);
 
-    long long t0 = client_now_ms();
+    long long t0 = harness_now_ms();
     STOP_SERVER(&srv);
     /* Idle clients wake at once: no waiting for a grace period. */
-    CU_ASSERT(client_now_ms() - t0 < 2000);
+    CU_ASSERT(harness_now_ms() - t0 < 2000);
     for (int i = 0; i < 5; i++)
         EXPECT_CLOSED(fds[i]);
     client_close_all(fds, 5);
@@ -1121,12 +1121,12 @@ static void test_shutdown_during_sleep(void)
     int fd = CONNECT(srv.port);
     EXPECT_REPLY(fd, "PING\r\n", "+PONG\r\n");
 
-    long long t0 = client_now_ms();
+    long long t0 = harness_now_ms();
     CU_ASSERT_EQUAL(client_send_str(fd, "DEBUG SLEEP 0.5\r\n"), 0);
     poll(NULL, 0, 150); /* well into the sleep */
     kill(srv.pid, SIGTERM);
     EXPECT_READ(fd, "+OK\r\n");
-    CU_ASSERT(client_now_ms() - t0 >= 450); /* the sleep was not cut short */
+    CU_ASSERT(harness_now_ms() - t0 >= 450); /* the sleep was not cut short */
     EXPECT_CLOSED(fd);
     CU_ASSERT_EQUAL(server_wait(&srv, EXPECT_STOP_TIMEOUT_MS), 0);
     close(fd);
@@ -1185,9 +1185,9 @@ static void *busy_main(void *arg)
     static const char ok[] = "+OK\r\n";
     busy_client_t *b = arg;
     long long received = 0, sent = 0;
-    long long deadline = client_now_ms() + 20000;
+    long long deadline = harness_now_ms() + 20000;
 
-    while (client_now_ms() < deadline) {
+    while (harness_now_ms() < deadline) {
         if (sent - received / 5 < BUSY_OUTSTANDING) {
             if (client_send_str(b->fd, "DEBUG SLEEP 0.02\r\n") != 0)
                 break; /* the server is gone */
@@ -1217,14 +1217,14 @@ static void test_shutdown_busy_client(void)
     memset(&busy, 0, sizeof busy);
     busy.fd = CONNECT(srv.port);
     CU_ASSERT_EQUAL_FATAL(pthread_create(&busy.tid, NULL, busy_main, &busy), 0);
-    long long deadline = client_now_ms() + 5000;
-    while (atomic_load(&busy.received) < 50 && client_now_ms() < deadline)
+    long long deadline = harness_now_ms() + 5000;
+    while (atomic_load(&busy.received) < 50 && harness_now_ms() < deadline)
         poll(NULL, 0, 1);
     CU_ASSERT(atomic_load(&busy.received) >= 50); /* 10 replies */
 
-    long long t0 = client_now_ms();
+    long long t0 = harness_now_ms();
     STOP_SERVER(&srv);
-    long long stop_ms = client_now_ms() - t0;
+    long long stop_ms = harness_now_ms() - t0;
     CU_ASSERT(stop_ms < 2000);
     if (stop_ms >= 2000)
         fprintf(stderr, "the server took %lld ms to stop with a busy client\n", stop_ms);

@@ -56,17 +56,17 @@ static void test_sleep_blocks_nobody_else(void)
     EXPECT_REPLY(sleeper, "PING\r\n", "+PONG\r\n");
     EXPECT_REPLY(other, "PING\r\n", "+PONG\r\n");
 
-    long long t0 = client_now_ms();
+    long long t0 = harness_now_ms();
     CU_ASSERT_EQUAL(client_send_str(sleeper, "DEBUG SLEEP 0.5\r\n"), 0);
     poll(NULL, 0, 100); /* well into the sleep */
 
-    long long t1 = client_now_ms();
+    long long t1 = harness_now_ms();
     EXPECT_REPLY(other, "PING\r\n", "+PONG\r\n");
-    long long ping_ms = client_now_ms() - t1;
+    long long ping_ms = harness_now_ms() - t1;
     CU_ASSERT(ping_ms < 50);
-    t1 = client_now_ms();
+    t1 = harness_now_ms();
     EXPECT_REPLY(other, "GET k\r\n", "$-1\r\n");
-    long long get_ms = client_now_ms() - t1;
+    long long get_ms = harness_now_ms() - t1;
     CU_ASSERT(get_ms < 50);
     if (ping_ms >= 50 || get_ms >= 50)
         fprintf(stderr, "PING took %lld ms, GET %lld ms during another client's DEBUG SLEEP\n",
@@ -75,7 +75,7 @@ static void test_sleep_blocks_nobody_else(void)
     CU_ASSERT_FALSE(client_readable(sleeper, 0));
 
     EXPECT_READ(sleeper, "+OK\r\n");
-    CU_ASSERT(client_now_ms() - t0 >= 450);
+    CU_ASSERT(harness_now_ms() - t0 >= 450);
     close(sleeper);
     close(other);
     STOP_SERVER(&srv);
@@ -113,9 +113,9 @@ static long long calibrate_rounds(const int *fds)
 static int peak_running_until_replies(pid_t pid, const int fds[2])
 {
     int peak = 0;
-    long long deadline = client_now_ms() + 30000;
+    long long deadline = harness_now_ms() + 30000;
     while (!(client_readable(fds[0], 0) && client_readable(fds[1], 0))) {
-        if (client_now_ms() > deadline)
+        if (harness_now_ms() > deadline)
             return -1;
         int running = proc_threads_running(pid);
         if (running > peak)
@@ -157,7 +157,7 @@ static void test_digests_run_in_parallel(void)
 
     char request[96];
     snprintf(request, sizeof request, "DIGEST big %lld\r\n", rounds);
-    long long t0 = client_now_ms();
+    long long t0 = harness_now_ms();
     CU_ASSERT_EQUAL(client_send_str(fds[0], request), 0);
     CU_ASSERT_EQUAL(client_send_str(fds[1], request), 0);
     int peak = peak_running_until_replies(srv.pid, fds);
@@ -167,7 +167,7 @@ static void test_digests_run_in_parallel(void)
         CU_ASSERT_EQUAL(reply.len, 16 + 7);
         buf_free(&reply);
     }
-    long long two = client_now_ms() - t0;
+    long long two = harness_now_ms() - t0;
     fprintf(stderr,
             "(one DIGEST %lld ms, two at once %lld ms; server threads running at once: "
             "up to %d) ",

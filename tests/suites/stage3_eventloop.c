@@ -102,10 +102,10 @@ static int send_gets(int fd, const char *key, int count)
 static int drain_until_closed(int fd, int timeout_ms, size_t *bytes)
 {
     static char sink[64 * 1024];
-    long long deadline = client_now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     *bytes = 0;
     for (;;) {
-        long long left = deadline - client_now_ms();
+        long long left = deadline - harness_now_ms();
         if (left <= 0 || !client_readable(fd, (int)left))
             return -ETIMEDOUT;
         ssize_t n = recv(fd, sink, sizeof sink, 0);
@@ -161,10 +161,10 @@ static void test_many_idle_one_active(void)
     lag_probe_t probe;
     CU_ASSERT_EQUAL_FATAL(lag_probe_start(&probe), 0);
     for (int i = 0; i < 100; i++) {
-        long long t0 = client_now_ms();
+        long long t0 = harness_now_ms();
         if (!EXPECT_REPLY(active, "PING\r\n", "+PONG\r\n"))
             break;
-        long long took = client_now_ms() - t0;
+        long long took = harness_now_ms() - t0;
         worst = took > worst ? took : worst;
     }
     expect_fast(worst, 100, lag_probe_stop(&probe), "the slowest PING among idle connections");
@@ -255,12 +255,12 @@ static void test_sleep_stalls_everyone(void)
 
     lag_probe_t probe;
     CU_ASSERT_EQUAL_FATAL(lag_probe_start(&probe), 0);
-    long long t0 = client_now_ms();
+    long long t0 = harness_now_ms();
     CU_ASSERT_EQUAL(client_send_str(sleeper, "DEBUG SLEEP 0.5\r\n"), 0);
     poll(NULL, 0, 50); /* the loop is asleep by now */
-    long long t1 = client_now_ms();
+    long long t1 = harness_now_ms();
     EXPECT_REPLY(other, "PING\r\n", "+PONG\r\n");
-    long long ping_ms = client_now_ms() - t1;
+    long long ping_ms = harness_now_ms() - t1;
     long long late = lag_probe_stop(&probe);
     /* Only a server that had not even read the DEBUG SLEEP after 50 ms (a
      * busy machine) could answer the PING first. */
@@ -272,12 +272,12 @@ static void test_sleep_stalls_everyone(void)
             fprintf(stderr, "PING took %lld ms during DEBUG SLEEP 0.5: no stall?\n", ping_ms);
     }
     EXPECT_READ(sleeper, "+OK\r\n");
-    CU_ASSERT(client_now_ms() - t0 >= 450);
+    CU_ASSERT(harness_now_ms() - t0 >= 450);
 
     /* The lag monitor saw it: a stall counted, and a lag of about 0.5 s. */
     long long stalls = stalls_before;
-    long long deadline = client_now_ms() + 2000;
-    while (stalls <= stalls_before && client_now_ms() < deadline) {
+    long long deadline = harness_now_ms() + 2000;
+    while (stalls <= stalls_before && harness_now_ms() < deadline) {
         stalls = INFO_FIELD(other, "loop_stalls");
         poll(NULL, 0, 10);
     }
@@ -314,9 +314,9 @@ static void test_pipeliner_cut_off(void)
 
     lag_probe_t probe;
     CU_ASSERT_EQUAL_FATAL(lag_probe_start(&probe), 0);
-    long long t0 = client_now_ms();
+    long long t0 = harness_now_ms();
     EXPECT_REPLY(other, "PING\r\n", "+PONG\r\n");
-    long long took = client_now_ms() - t0;
+    long long took = harness_now_ms() - t0;
     expect_fast(took, 100, lag_probe_stop(&probe), "PING after the cut");
     EXPECT_INFO_REACHES(other, "connected_clients", 1, 5000);
 

@@ -120,10 +120,10 @@ static long long calibrate_rounds(int fd, const char *key, size_t vlen, long lon
 /* Milliseconds for a PING on fd, or -1 when it was not answered. */
 static long long ping_ms(int fd)
 {
-    long long t0 = client_now_ms();
+    long long t0 = harness_now_ms();
     if (!EXPECT_REPLY(fd, "PING\r\n", "+PONG\r\n"))
         return -1;
-    return client_now_ms() - t0;
+    return harness_now_ms() - t0;
 }
 
 /* The worse of two latencies, where -1 (no answer) is worst. */
@@ -178,16 +178,16 @@ static void test_sleep_does_not_stall(void)
         lag_probe_t probe;
         CU_ASSERT_EQUAL_FATAL(lag_probe_start(&probe), 0);
         long long stalls = INFO_FIELD(other, "loop_stalls");
-        long long t0 = client_now_ms();
+        long long t0 = harness_now_ms();
         CU_ASSERT_EQUAL(client_send_str(sleeper, "DEBUG SLEEP 0.5\r\n"), 0);
         poll(NULL, 0, 50);
         long long ping = ping_ms(other);
-        long long t1 = client_now_ms();
+        long long t1 = harness_now_ms();
         EXPECT_REPLY(other, "SET k v\r\nGET k\r\n", "+OK\r\n$1\r\nv\r\n");
-        long long rw = client_now_ms() - t1;
+        long long rw = harness_now_ms() - t1;
         CU_ASSERT_FALSE(client_readable(sleeper, 0)); /* still asleep */
         EXPECT_READ(sleeper, "+OK\r\n");
-        CU_ASSERT(client_now_ms() - t0 >= 450);
+        CU_ASSERT(harness_now_ms() - t0 >= 450);
         long long new_stalls = INFO_FIELD(other, "loop_stalls") - stalls;
         long long late = lag_probe_stop(&probe);
         fprintf(stderr,
@@ -233,7 +233,7 @@ static void test_digests_run_in_parallel(void)
         CU_ASSERT_EQUAL_FATAL(lag_probe_start(&probe), 0);
         long long one = parallel_digest_ms(fds, 1, "big", rounds);
         long long stalls = INFO_FIELD(pinger, "loop_stalls");
-        long long t0 = client_now_ms();
+        long long t0 = harness_now_ms();
         for (int i = 0; i < PARALLEL_CLIENTS; i++)
             CU_ASSERT_EQUAL(client_send_str(fds[i], request), 0);
         poll(NULL, 0, 20);
@@ -244,7 +244,7 @@ static void test_digests_run_in_parallel(void)
             replies += client_read_reply(fds[i], &reply, 30000) == 0 && reply.len == 23;
             buf_free(&reply);
         }
-        long long four = client_now_ms() - t0;
+        long long four = harness_now_ms() - t0;
         long long new_stalls = INFO_FIELD(pinger, "loop_stalls") - stalls;
         long long late = lag_probe_stop(&probe);
         CU_ASSERT_EQUAL(replies, PARALLEL_CLIENTS);
@@ -377,12 +377,12 @@ static void test_jobs_in_flight_bounded(void)
     for (int i = 0; i < BOUND_CLIENTS; i++)
         CU_ASSERT_EQUAL(client_send_str(fds[i], "DEBUG SLEEP 0.1\r\n"), 0);
     long long most = 0, now = 0;
-    long long deadline = client_now_ms() + 15000;
+    long long deadline = harness_now_ms() + 15000;
     do {
         now = INFO_FIELD(watcher, "jobs_in_flight");
         most = now > most ? now : most;
         poll(NULL, 0, 5);
-    } while (now > 0 && client_now_ms() < deadline);
+    } while (now > 0 && harness_now_ms() < deadline);
     CU_ASSERT_EQUAL(now, 0);
     CU_ASSERT_EQUAL(most, JOBS_MAX);
     if (most != JOBS_MAX)
@@ -458,9 +458,9 @@ static void test_shutdown_with_jobs(void)
         CU_ASSERT_EQUAL(client_send_str(fds[i], "DEBUG SLEEP 1\r\n"), 0);
     EXPECT_INFO_REACHES(watcher, "jobs_in_flight", SHUTDOWN_CLIENTS, 5000);
 
-    long long t0 = client_now_ms();
+    long long t0 = harness_now_ms();
     CU_ASSERT_EQUAL(server_stop(&srv, SIGTERM, 5000), 0);
-    long long took = client_now_ms() - t0;
+    long long took = harness_now_ms() - t0;
     CU_ASSERT(took < 3000 + EXIT_SLACK_MS);
     int ok = 0, none = 0;
     for (int i = 0; i < SHUTDOWN_CLIENTS; i++) {
@@ -554,9 +554,9 @@ static void test_shutdown_with_save_waiting_for_lock(void)
 static void expect_watchdog(test_server_t *s, const char *log, int timeout_ms,
                             const char *const *needles)
 {
-    long long t0 = client_now_ms();
+    long long t0 = harness_now_ms();
     int rc = server_wait(s, timeout_ms + EXIT_SLACK_MS);
-    long long took = client_now_ms() - t0;
+    long long took = harness_now_ms() - t0;
     /* TSan may report the loop thread's second lock of store_mu itself;
      * then it exits with its own code first, which counts as caught. */
     int ok = rc == WATCHDOG_EXIT || (TSAN_THREADS && rc == SANITIZER_EXIT);

@@ -1,5 +1,7 @@
 #include "client.h"
 
+#include "harness.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -8,15 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
-
-long long client_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int client_connect(int port)
 {
@@ -74,7 +68,7 @@ int client_readable(int fd, int timeout_ms)
 /* Reads what is there (at most len) within the time left until deadline. */
 static ssize_t recv_some(int fd, void *p, size_t len, long long deadline)
 {
-    long long left = deadline - client_now_ms();
+    long long left = deadline - harness_now_ms();
     if (left <= 0 || !client_readable(fd, (int)left))
         return -ETIMEDOUT;
     ssize_t n;
@@ -88,7 +82,7 @@ static ssize_t recv_some(int fd, void *p, size_t len, long long deadline)
 
 int client_recv_exact(int fd, void *p, size_t len, int timeout_ms)
 {
-    long long deadline = client_now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     char *bytes = p;
     while (len > 0) {
         ssize_t n = recv_some(fd, bytes, len, deadline);
@@ -134,7 +128,7 @@ static int read_reply(int fd, buf_t *out, long long deadline, int depth)
             return 0;
         buf_reserve(out, (size_t)n + 2);
         rc = client_recv_exact(fd, out->data + out->len, (size_t)n + 2,
-                               (int)(deadline - client_now_ms()));
+                               (int)(deadline - harness_now_ms()));
         if (rc == 0)
             out->len += (size_t)n + 2;
         return rc;
@@ -154,13 +148,13 @@ static int read_reply(int fd, buf_t *out, long long deadline, int depth)
 
 int client_read_reply(int fd, buf_t *out, int timeout_ms)
 {
-    return read_reply(fd, out, client_now_ms() + timeout_ms, 0);
+    return read_reply(fd, out, harness_now_ms() + timeout_ms, 0);
 }
 
 int client_wait_closed(int fd, int timeout_ms)
 {
     char c;
-    long long deadline = client_now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     ssize_t n = recv_some(fd, &c, 1, deadline);
     if (n == -EPIPE || n == -ECONNRESET)
         return 0;

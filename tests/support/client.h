@@ -61,7 +61,4 @@ void client_format_command(buf_t *out, size_t argc, const char *const *argv, con
  */
 int client_info_field(int fd, const char *field, long long *value);
 
-/* Milliseconds on the monotonic clock. */
-long long client_now_ms(void);
-
 #endif /* TEST_CLIENT_H */

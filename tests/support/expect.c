@@ -1,6 +1,7 @@
 #include "expect.h"
 
 #include "client.h"
+#include "harness.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -148,12 +149,12 @@ void expect_connect_many_at(const char *file, unsigned line, int port, int *fds,
 CU_BOOL expect_info_reaches_at(const char *file, unsigned line, int fd, const char *field,
                                long long value, int timeout_ms)
 {
-    long long deadline = client_now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     long long last = 0;
     int rc;
     for (;;) {
         rc = client_info_field(fd, field, &last);
-        if ((rc == 0 && last == value) || rc == -ENOENT || client_now_ms() >= deadline)
+        if ((rc == 0 && last == value) || rc == -ENOENT || harness_now_ms() >= deadline)
             break;
         poll(NULL, 0, 10);
     }

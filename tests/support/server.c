@@ -55,10 +55,10 @@ static int read_port(int fd, int *port)
 {
     char line[256];
     size_t len = 0;
-    long long deadline = client_now_ms() + START_TIMEOUT_MS;
+    long long deadline = harness_now_ms() + START_TIMEOUT_MS;
 
     while (len < sizeof line - 1) {
-        long long left = deadline - client_now_ms();
+        long long left = deadline - harness_now_ms();
         if (left <= 0)
             return -ETIMEDOUT;
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -152,7 +152,7 @@ int server_start(test_server_t *s, const char *binary, const char *const *extra_
 /* Waits up to timeout_ms for pid to exit; kills it at the deadline. */
 static int wait_exit(pid_t pid, int timeout_ms)
 {
-    long long deadline = client_now_ms() + timeout_ms;
+    long long deadline = harness_now_ms() + timeout_ms;
     int status;
 
     for (;;) {
@@ -161,7 +161,7 @@ static int wait_exit(pid_t pid, int timeout_ms)
             break;
         if (rc < 0 && errno != EINTR)
             return -errno;
-        if (client_now_ms() >= deadline) {
+        if (harness_now_ms() >= deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
             return -ETIMEDOUT;

@@ -39,13 +39,6 @@ typedef struct bytes {
 #define A124 A100 A10 A10 "aaaa"
 #define AB5  B("ab"), B("ab"), B("ab"), B("ab"), B("ab")
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void stage_info(buf_t *out, void *arg)
 {
     buf_printf(out, "test_hook:%d\r\n", *(int *)arg);
@@ -61,7 +54,7 @@ static cmd_env_t test_env(void)
         .port = 0,
         .max_clients = 10000,
         .dbfile = NULL,
-        .start_ms = mono_ms(),
+        .start_ms = harness_now_ms(),
         .info = stage_info,
         .info_arg = &hook_value,
     };
@@ -684,17 +677,17 @@ static void test_debug_sleep_sleeps(void)
     store_t *s = store_new();
     cmd_env_t env = test_env();
     buf_t out = BUF_INIT;
-    int64_t start = mono_ms();
+    int64_t start = harness_now_ms();
     RUN(s, &env, &out, "DEBUG", "SLEEP", "0.2");
-    int64_t elapsed = mono_ms() - start;
+    int64_t elapsed = harness_now_ms() - start;
     REPLY_IS(&out, "+OK\r\n");
     CU_ASSERT(elapsed >= 150);
     CU_ASSERT(elapsed < 5000);
 
-    start = mono_ms();
+    start = harness_now_ms();
     RUN(s, &env, &out, "DEBUG", "SLEEP", "0");
     REPLY_IS(&out, "+OK\r\n");
-    CU_ASSERT(mono_ms() - start < 100);
+    CU_ASSERT(harness_now_ms() - start < 100);
     buf_free(&out);
     store_free(s);
 }
@@ -737,9 +730,9 @@ static void test_debug_sleep_eintr(void)
         }
         _exit(0);
     }
-    int64_t start = mono_ms();
+    int64_t start = harness_now_ms();
     cmd_job_run(&job);
-    int64_t elapsed = mono_ms() - start;
+    int64_t elapsed = harness_now_ms() - start;
     waitpid(child, NULL, 0);
     sigaction(SIGUSR1, &old, NULL);
 

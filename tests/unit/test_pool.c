@@ -43,13 +43,6 @@ typedef struct item {
     int blocks; /* waits for the gate before it returns */
 } item_t;
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void deadline_in(struct timespec *ts, int ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
@@ -143,13 +136,13 @@ static int read_count(fixture_t *f, const int *counter)
  * settle a moment after the fixture's. Returns 1 when they were seen. */
 static int stats_reach(pool_t *p, int busy, int queued, int ms)
 {
-    long long deadline = now_ms() + ms;
+    long long deadline = harness_now_ms() + ms;
     int b, q;
     for (;;) {
         pool_stats(p, &b, &q);
         if (b == busy && q == queued)
             return 1;
-        if (now_ms() >= deadline) {
+        if (harness_now_ms() >= deadline) {
             fprintf(stderr, "pool_stats: busy %d queued %d, expected %d and %d\n", b, q, busy,
                     queued);
             return 0;
@@ -176,9 +169,9 @@ static int thread_count(void)
 /* Polls until the process has n threads; returns 1 when it does within ms. */
 static int threads_reach(int n, int ms)
 {
-    long long deadline = now_ms() + ms;
+    long long deadline = harness_now_ms() + ms;
     int now;
-    while ((now = thread_count()) != n && now_ms() < deadline)
+    while ((now = thread_count()) != n && harness_now_ms() < deadline)
         poll(NULL, 0, 1);
     if (now != n)
         fprintf(stderr, "threads: %d, expected %d\n", now, n);
@@ -352,10 +345,10 @@ static void test_full_queue_returns_eagain(void)
     CU_ASSERT(stats_reach(p, 1, 2, WAIT_MS));
 
     submitter_t s = {.pool = p, .item = &items[3], .f = &f};
-    long long t0 = now_ms();
+    long long t0 = harness_now_ms();
     CU_ASSERT_EQUAL_FATAL(pthread_create(&tid, NULL, submitter_main, &s), 0);
     int returned = wait_count(&f, &s.returned, 1, 2000);
-    long long took = now_ms() - t0;
+    long long took = harness_now_ms() - t0;
     CU_ASSERT(returned);
     if (!returned)
         open_gate(&f); /* a blocked submit gets its room this way */
@@ -437,9 +430,9 @@ static void test_stop_idle_pool(void)
     CU_ASSERT_EQUAL_FATAL(pool_start(&p, 4, 4, serve_cb, &f), 0);
     CU_ASSERT(threads_reach(before + 4, WAIT_MS));
     CU_ASSERT(stats_reach(p, 0, 0, WAIT_MS));
-    long long t0 = now_ms();
+    long long t0 = harness_now_ms();
     pool_stop(p);
-    CU_ASSERT(now_ms() - t0 < 1000);
+    CU_ASSERT(harness_now_ms() - t0 < 1000);
     CU_ASSERT(threads_reach(before, WAIT_MS));
     CU_ASSERT_EQUAL(f.served, 0);
     fixture_destroy(&f);
@@ -489,8 +482,8 @@ static void test_submit_after_stop_refused(void)
 
     /* Submit until the stop shows; every accepted item must be served. */
     int accepted = 0, rc = 0;
-    long long deadline = now_ms() + WAIT_MS;
-    while (accepted < REFUSE_MAX && now_ms() < deadline) {
+    long long deadline = harness_now_ms() + WAIT_MS;
+    while (accepted < REFUSE_MAX && harness_now_ms() < deadline) {
         quick[accepted] = (item_t){.id = 1 + accepted};
         rc = pool_submit(p, &quick[accepted]);
         if (rc != 0)

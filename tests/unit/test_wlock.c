@@ -13,17 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ==== Helpers ============================================================= */
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* stderr captured into a temporary file between capture_start() and
  * capture_stop(), which returns what was written (free() it). */
@@ -133,9 +125,9 @@ static void test_relock_is_a_deadlock(void)
     CU_ASSERT_FATAL(wlock_lock(&l, "SAVE (taken before the callback)") == 0);
 
     capture_start(&cap);
-    long long start = now_ms();
+    long long start = harness_now_ms();
     int rc = wlock_lock(&l, "the loop thread (running SET)");
-    long long took = now_ms() - start;
+    long long took = harness_now_ms() - start;
     char *log = capture_stop(&cap);
 
     CU_ASSERT_EQUAL(rc, -EDEADLK);
@@ -164,9 +156,9 @@ static void test_long_hold_is_a_stall(void)
     holder_start(&h, &l, &tid);
 
     capture_start(&cap);
-    long long start = now_ms();
+    long long start = harness_now_ms();
     int rc = wlock_lock(&l, "the loop thread (running GET)");
-    long long took = now_ms() - start;
+    long long took = harness_now_ms() - start;
     char *log = capture_stop(&cap);
 
     CU_ASSERT_EQUAL(rc, -ETIMEDOUT);

@@ -1,6 +1,8 @@
 #include "harness.h"
 
 #include <CUnit/Basic.h>
+#include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,63 @@ long long harness_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int harness_tmpdir_create(char *out, size_t cap)
+{
+    const char *base = getenv("TMPDIR");
+    if (base == NULL || *base == '\0')
+        base = "/tmp";
+    if ((size_t)snprintf(out, cap, "%s/staged-ports-XXXXXX", base) >= cap)
+        return -ENAMETOOLONG;
+    return mkdtemp(out) != NULL ? 0 : -errno;
+}
+
+static int remove_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void harness_tmpdir_remove(const char *dir)
+{
+    nftw(dir, remove_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int harness_capture_start(harness_capture_t *c, FILE *stream)
+{
+    fflush(stream);
+    c->stream = stream;
+    c->file = tmpfile();
+    if (c->file == NULL)
+        return -errno;
+    c->saved_fd = dup(fileno(stream));
+    if (c->saved_fd < 0 || dup2(fileno(c->file), fileno(stream)) < 0) {
+        int err = -errno;
+        if (c->saved_fd >= 0)
+            close(c->saved_fd);
+        fclose(c->file);
+        return err;
+    }
+    return 0;
+}
+
+char *harness_capture_stop(harness_capture_t *c)
+{
+    fflush(c->stream);
+    dup2(c->saved_fd, fileno(c->stream));
+    close(c->saved_fd);
+    long size = ftell(c->file);
+    char *text = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    rewind(c->file);
+    if (text != NULL) {
+        size_t n = fread(text, 1, (size_t)size, c->file);
+        text[n] = '\0';
+    }
+    fclose(c->file);
+    return text;
 }
 
 /* Each suite's own per-test set-up and tear-down, which the harness wraps

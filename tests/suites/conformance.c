@@ -837,8 +837,8 @@ static char dbfile[300]; /* dir/dump.resp */
 
 static void persistence_setup(void)
 {
-    if (server_tmpdir_create(dir, sizeof dir) != 0) {
-        perror("server_tmpdir_create");
+    if (harness_tmpdir_create(dir, sizeof dir) != 0) {
+        perror("harness_tmpdir_create");
         abort(); /* no directory, no test worth running */
     }
     snprintf(dbfile, sizeof dbfile, "%s/dump.resp", dir);
@@ -847,7 +847,7 @@ static void persistence_setup(void)
 static void persistence_teardown(void)
 {
     expect_teardown();
-    server_tmpdir_remove(dir);
+    harness_tmpdir_remove(dir);
 }
 
 /* The keys of the restart test: plain, binary, empty and large values.

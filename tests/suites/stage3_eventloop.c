@@ -440,7 +440,7 @@ static void test_valgrind_session(void)
         return;
     }
     char dir[256], wrapper[512], dbfile[512];
-    CU_ASSERT_EQUAL_FATAL(server_tmpdir_create(dir, sizeof dir), 0);
+    CU_ASSERT_EQUAL_FATAL(harness_tmpdir_create(dir, sizeof dir), 0);
     snprintf(wrapper, sizeof wrapper, "%s/valgrind-server", dir);
     snprintf(dbfile, sizeof dbfile, "%s/dump.resp", dir);
     /* server_start() puts "--port 0" right after the binary: a wrapper
@@ -486,7 +486,7 @@ static void test_valgrind_session(void)
     CU_ASSERT_EQUAL(rc, 0);
     if (rc != 0)
         fprintf(stderr, "server under valgrind exited with %d (1: valgrind found errors)\n", rc);
-    server_tmpdir_remove(dir);
+    harness_tmpdir_remove(dir);
 }
 
 /* ==== Registration ============================================================ */

@@ -57,12 +57,12 @@ static char tmpdir[256];
 
 static int suite_init(void)
 {
-    return server_tmpdir_create(tmpdir, sizeof tmpdir) == 0 ? 0 : -1;
+    return harness_tmpdir_create(tmpdir, sizeof tmpdir) == 0 ? 0 : -1;
 }
 
 static int suite_cleanup(void)
 {
-    server_tmpdir_remove(tmpdir);
+    harness_tmpdir_remove(tmpdir);
     return 0;
 }
 

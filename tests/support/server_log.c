@@ -1,6 +1,5 @@
 #include "server_log.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -76,31 +75,4 @@ void server_log_print(const char *log_path)
     fprintf(stderr, "\n---- server log %s ----\n%s---- end of server log ----\n", log_path,
             text != NULL ? text : "(cannot read it)\n");
     free(text);
-}
-
-int server_tmpdir_create(char *out, size_t cap)
-{
-    const char *base = getenv("TMPDIR");
-    if (base == NULL || *base == '\0')
-        base = "/tmp";
-    if ((size_t)snprintf(out, cap, "%s/staged-ports-XXXXXX", base) >= cap)
-        return -ENAMETOOLONG;
-    return mkdtemp(out) != NULL ? 0 : -errno;
-}
-
-void server_tmpdir_remove(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    char path[4096];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
 }

@@ -27,12 +27,4 @@ int server_log_contains(const char *log_path, const char *needle);
  * server said. */
 void server_log_print(const char *log_path);
 
-/*
- * Creates a fresh directory for a suite's files (logs, dump files) under
- * $TMPDIR or /tmp and writes its path to out[0..cap). Returns 0 or a
- * negative errno. server_tmpdir_remove() deletes it and the files in it.
- */
-int server_tmpdir_create(char *out, size_t cap);
-void server_tmpdir_remove(const char *dir);
-
 #endif /* TEST_SERVER_LOG_H */

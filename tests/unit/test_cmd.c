@@ -846,18 +846,17 @@ static void test_digest_work_limit(void)
 
 /* ==== SAVE ============================================================== */
 
-static char tmpdir[64];
+static char tmpdir[256];
 
 static void make_tmpdir(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_cmd.XXXXXX");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(tmpdir));
+    CU_ASSERT_EQUAL_FATAL(harness_tmpdir_create(tmpdir, sizeof tmpdir), 0);
 }
 
 static void test_save_round_trip(void)
 {
     make_tmpdir();
-    char path[128];
+    char path[320];
     snprintf(path, sizeof path, "%s/dump.resp", tmpdir);
 
     store_t *s = store_new();
@@ -893,8 +892,7 @@ static void test_save_round_trip(void)
     store_free(loaded);
     store_free(empty);
 
-    unlink(path);
-    rmdir(tmpdir);
+    harness_tmpdir_remove(tmpdir);
     buf_free(&out);
     store_free(s);
 }
@@ -902,7 +900,7 @@ static void test_save_round_trip(void)
 static void test_save_failure(void)
 {
     make_tmpdir();
-    char path[128];
+    char path[320];
     snprintf(path, sizeof path, "%s/missing-dir/dump.resp", tmpdir);
     store_t *s = store_new();
     store_set(s, "k", 1, "v", 1);
@@ -915,7 +913,7 @@ static void test_save_failure(void)
     int n = snprintf(expected, sizeof expected, "-ERR SAVE failed: %s\r\n", strerror(ENOENT));
     CU_ASSERT(reply_is(&out, expected, (size_t)n));
 
-    rmdir(tmpdir);
+    harness_tmpdir_remove(tmpdir);
     buf_free(&out);
     store_free(s);
 }

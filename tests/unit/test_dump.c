@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,30 +18,21 @@
 
 /* ==== A fresh directory per test ======================================== */
 
-static char dir[64];
-static char path[128]; /* dir/dump.resp */
+static char dir[256];
+static char path[320]; /* dir/dump.resp */
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/test_dump.XXXXXX");
-    if (mkdtemp(dir) == NULL) {
-        perror("mkdtemp");
+    if (harness_tmpdir_create(dir, sizeof dir) != 0) {
+        perror("harness_tmpdir_create");
         abort(); /* no directory, no test worth running */
     }
     snprintf(path, sizeof path, "%s/dump.resp", dir);
 }
 
-static int remove_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static void remove_dir(void)
 {
-    nftw(dir, remove_cb, 16, FTW_DEPTH | FTW_PHYS);
+    harness_tmpdir_remove(dir);
 }
 
 /* ==== Helpers ============================================================= */
@@ -478,7 +468,7 @@ static void test_write_relative_path(void)
 
 static void test_write_missing_directory(void)
 {
-    char p[256];
+    char p[320];
     snprintf(p, sizeof p, "%s/no/such/dir/dump.resp", dir);
     CU_ASSERT_EQUAL(dump_write_file(p, "data", 4), -ENOENT);
     store_t *s = store_new();

@@ -49,27 +49,13 @@ typedef struct parse_result {
     char err[CAPTURE_MAX]; /* stderr */
 } parse_result_t;
 
-/* Points fd at a fresh temporary file; returns the saved original. */
-static int redirect(FILE *stream, int fd, FILE **tmp)
+/* Ends a capture, keeping at most CAPTURE_MAX - 1 bytes of it in text. */
+static void capture_into(harness_capture_t *c, char text[CAPTURE_MAX])
 {
-    fflush(stream);
-    *tmp = tmpfile();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(*tmp);
-    int saved = dup(fd);
-    CU_ASSERT_FATAL(saved >= 0);
-    CU_ASSERT_FATAL(dup2(fileno(*tmp), fd) >= 0);
-    return saved;
-}
-
-static void restore(FILE *stream, int fd, int saved, FILE *tmp, char *text)
-{
-    fflush(stream);
-    dup2(saved, fd);
-    close(saved);
-    rewind(tmp);
-    size_t n = fread(text, 1, CAPTURE_MAX - 1, tmp);
-    text[n] = '\0';
-    fclose(tmp);
+    char *got = harness_capture_stop(c);
+    CU_ASSERT_PTR_NOT_NULL(got);
+    snprintf(text, CAPTURE_MAX, "%s", got != NULL ? got : "");
+    free(got);
 }
 
 /* Runs opts_parse() on "prog args..." with stdout and stderr captured. */
@@ -82,13 +68,13 @@ static void parse(parse_result_t *r, const opts_stage_t *stage, int argc, const 
         argv[i + 1] = (char *)args[i];
     argv[argc + 1] = NULL;
 
-    FILE *out_tmp, *err_tmp;
-    int saved_out = redirect(stdout, STDOUT_FILENO, &out_tmp);
-    int saved_err = redirect(stderr, STDERR_FILENO, &err_tmp);
+    harness_capture_t out, err;
+    CU_ASSERT_EQUAL_FATAL(harness_capture_start(&out, stdout), 0);
+    CU_ASSERT_EQUAL_FATAL(harness_capture_start(&err, stderr), 0);
     memset(&r->o, 0xa5, sizeof r->o); /* the parser must set every field */
     r->rc = opts_parse(&r->o, stage, argc + 1, argv);
-    restore(stderr, STDERR_FILENO, saved_err, err_tmp, r->err);
-    restore(stdout, STDOUT_FILENO, saved_out, out_tmp, r->out);
+    capture_into(&err, r->err);
+    capture_into(&out, r->out);
 }
 
 #define PARSE(r, stage, ...)                                                                       \

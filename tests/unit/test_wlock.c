@@ -17,37 +17,6 @@
 
 /* ==== Helpers ============================================================= */
 
-/* stderr captured into a temporary file between capture_start() and
- * capture_stop(), which returns what was written (free() it). */
-typedef struct capture {
-    int saved_fd;
-    FILE *file;
-} capture_t;
-
-static void capture_start(capture_t *c)
-{
-    c->file = tmpfile();
-    CU_ASSERT_FATAL(c->file != NULL);
-    c->saved_fd = dup(STDERR_FILENO);
-    CU_ASSERT_FATAL(c->saved_fd >= 0);
-    CU_ASSERT_FATAL(dup2(fileno(c->file), STDERR_FILENO) >= 0);
-}
-
-static char *capture_stop(capture_t *c)
-{
-    dup2(c->saved_fd, STDERR_FILENO);
-    close(c->saved_fd);
-    long size = ftell(c->file);
-    if (size < 0)
-        size = 0;
-    char *text = calloc(1, (size_t)size + 1);
-    rewind(c->file);
-    if (text != NULL && fread(text, 1, (size_t)size, c->file) != (size_t)size)
-        text[0] = '\0';
-    fclose(c->file);
-    return text;
-}
-
 /* A thread that takes the lock, says so, and holds it until told to let go. */
 typedef struct holder {
     wlock_t *lock;
@@ -120,15 +89,15 @@ static void test_lock_unlock(void)
 static void test_relock_is_a_deadlock(void)
 {
     wlock_t l;
-    capture_t cap;
+    harness_capture_t cap;
     CU_ASSERT_FATAL(wlock_init(&l, "the test lock", 2000) == 0);
     CU_ASSERT_FATAL(wlock_lock(&l, "SAVE (taken before the callback)") == 0);
 
-    capture_start(&cap);
+    CU_ASSERT_EQUAL_FATAL(harness_capture_start(&cap, stderr), 0);
     long long start = harness_now_ms();
     int rc = wlock_lock(&l, "the loop thread (running SET)");
     long long took = harness_now_ms() - start;
-    char *log = capture_stop(&cap);
+    char *log = harness_capture_stop(&cap);
 
     CU_ASSERT_EQUAL(rc, -EDEADLK);
     CU_ASSERT(took < 1000); /* reported at once, not after the 2 s bound */
@@ -151,15 +120,15 @@ static void test_long_hold_is_a_stall(void)
     wlock_t l;
     holder_t h;
     pthread_t tid;
-    capture_t cap;
+    harness_capture_t cap;
     CU_ASSERT_FATAL(wlock_init(&l, "the test lock", 200) == 0);
     holder_start(&h, &l, &tid);
 
-    capture_start(&cap);
+    CU_ASSERT_EQUAL_FATAL(harness_capture_start(&cap, stderr), 0);
     long long start = harness_now_ms();
     int rc = wlock_lock(&l, "the loop thread (running GET)");
     long long took = harness_now_ms() - start;
-    char *log = capture_stop(&cap);
+    char *log = harness_capture_stop(&cap);
 
     CU_ASSERT_EQUAL(rc, -ETIMEDOUT);
     CU_ASSERT(took >= 150); /* it did wait for the bound... */
@@ -182,15 +151,15 @@ static void test_short_hold_is_fine(void)
     wlock_t l;
     holder_t h;
     pthread_t tid;
-    capture_t cap;
+    harness_capture_t cap;
     CU_ASSERT_FATAL(wlock_init(&l, "the test lock", 5000) == 0);
     holder_start(&h, &l, &tid);
 
-    capture_start(&cap);
+    CU_ASSERT_EQUAL_FATAL(harness_capture_start(&cap, stderr), 0);
     /* Told from this thread, the holder lets go while the waiter below waits. */
     holder_release(&h);
     int rc = wlock_lock(&l, "the test");
-    char *log = capture_stop(&cap);
+    char *log = harness_capture_stop(&cap);
 
     CU_ASSERT_EQUAL(rc, 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(log);

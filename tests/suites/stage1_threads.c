@@ -86,28 +86,6 @@ static void test_sleep_blocks_nobody_else(void)
 #define DIGEST_VALUE_LEN (256 * 1024)
 #define DIGEST_TARGET_MS 300
 
-/* Rounds that make one DIGEST of the value take about DIGEST_TARGET_MS on
- * this machine and build, or -1. */
-static long long calibrate_rounds(const int *fds)
-{
-    long long rounds = 16, ms;
-    while ((ms = parallel_digest_ms(fds, 1, "big", rounds)) >= 0 && ms < DIGEST_TARGET_MS / 4 &&
-           rounds * 2 * DIGEST_VALUE_LEN <= DIGEST_MAX_WORK)
-        rounds *= 2;
-    if (ms < 0)
-        return -1;
-    /* The fastest of three: a busy moment elsewhere only makes a run slower. */
-    for (int i = 0; i < 2; i++) {
-        long long again = parallel_digest_ms(fds, 1, "big", rounds);
-        if (again >= 0 && again < ms)
-            ms = again;
-    }
-    rounds = rounds * DIGEST_TARGET_MS / (ms > 0 ? ms : 1);
-    if (rounds * DIGEST_VALUE_LEN > DIGEST_MAX_WORK)
-        rounds = DIGEST_MAX_WORK / DIGEST_VALUE_LEN;
-    return rounds;
-}
-
 /* The most server threads seen running at once (proc_threads_running(),
  * sampled every 2 ms) until both fds have a reply to read, or -1. */
 static int peak_running_until_replies(pid_t pid, const int fds[2])
@@ -151,7 +129,7 @@ static void test_digests_run_in_parallel(void)
     EXPECT_REPLY_BIN(fds[0], req.data, req.len, "+OK\r\n", 5);
     buf_free(&req);
 
-    long long rounds = calibrate_rounds(fds);
+    long long rounds = parallel_calibrate_rounds(fds[0], "big", DIGEST_VALUE_LEN, DIGEST_TARGET_MS);
     CU_ASSERT_FATAL(rounds > 0);
     long long one = parallel_digest_ms(fds, 1, "big", rounds);
 

@@ -103,18 +103,12 @@ static void digest_reply(char out[32], size_t len, char fill, long long rounds)
     free(value);
 }
 
-/* Rounds of DIGEST on key (vlen bytes) that take about target_ms on this
- * machine and build, within DIGEST_MAX_WORK. */
+/* parallel_calibrate_rounds(), which must succeed. */
 static long long calibrate_rounds(int fd, const char *key, size_t vlen, long long target_ms)
 {
-    long long max_rounds = DIGEST_MAX_WORK / (long long)vlen;
-    long long rounds = 1000, ms;
-    while ((ms = parallel_digest_ms(&fd, 1, key, rounds)) >= 0 && ms < target_ms / 8 &&
-           rounds * 2 <= max_rounds)
-        rounds *= 2;
-    CU_ASSERT_FATAL(ms >= 0);
-    rounds = rounds * target_ms / (ms > 0 ? ms : 1);
-    return rounds > max_rounds ? max_rounds : rounds < 1 ? 1 : rounds;
+    long long rounds = parallel_calibrate_rounds(fd, key, vlen, target_ms);
+    CU_ASSERT_FATAL(rounds > 0);
+    return rounds;
 }
 
 /* Milliseconds for a PING on fd, or -1 when it was not answered. */

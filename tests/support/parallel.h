@@ -1,6 +1,8 @@
 #ifndef TEST_PARALLEL_H
 #define TEST_PARALLEL_H
 
+#include <stddef.h>
+
 /*
  * DIGESTs sent on several connections at once. Whether the server ran them
  * in parallel is asked of the server itself (stage 4's INFO counts busy
@@ -15,5 +17,14 @@
  * -1.
  */
 long long parallel_digest_ms(const int *fds, int n, const char *key, long long rounds);
+
+/*
+ * The rounds that make one "DIGEST key rounds" on fd (key holds vlen
+ * bytes) take about target_ms on this machine and build, within
+ * DIGEST_MAX_WORK and at least 1; or -1 when a DIGEST failed. Doubles the
+ * rounds until a DIGEST takes a quarter of the target, then scales by the
+ * fastest of three runs: a busy moment elsewhere only makes a run slower.
+ */
+long long parallel_calibrate_rounds(int fd, const char *key, size_t vlen, long long target_ms);
 
 #endif /* TEST_PARALLEL_H */

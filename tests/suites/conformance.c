@@ -17,6 +17,7 @@
 #include "support/hiredis_client.h"
 #include "support/server.h"
 #include "support/server_log.h"
+#include "support/writers.h"
 
 #include "buf.h"
 #include "digest.h"
@@ -903,102 +904,29 @@ static void test_restart_keeps_keys(void)
 
 #define SAVE_PRELOAD 20000 /* keys written before SAVE */
 #define SAVE_WRITERS 4
-#define SAVE_BATCH   50
 
-typedef struct save_writer {
-    pthread_t tid;
-    int port;
-    int id;
-    atomic_int *stop;
-    atomic_llong acked; /* SETs answered +OK: keys 0..acked-1 are written */
-    atomic_int failed;  /* error[] is set: read it after the join */
-    char error[200];
-} save_writer_t;
-
-static void *save_writer_main(void *arg)
+/* The preloaded keys missing from, or wrong in, s. */
+static long long check_preload(const store_t *s)
 {
-    save_writer_t *w = arg;
-    redisContext *c = hiredis_client_connect(w->port, 30000);
-    if (c == NULL) {
-        snprintf(w->error, sizeof w->error, "cannot connect");
-        atomic_store(&w->failed, 1);
-        return NULL;
-    }
-    for (long long n = 0; !atomic_load(w->stop) && w->error[0] == '\0'; n += SAVE_BATCH) {
-        for (long long k = n; k < n + SAVE_BATCH; k++)
-            redisAppendCommand(c, "SET writer:%d:%lld %lld", w->id, k, k);
-        for (long long k = n; k < n + SAVE_BATCH; k++) {
-            redisReply *r = NULL;
-            if (redisGetReply(c, (void **)&r) != REDIS_OK || !hiredis_reply_is_status(r, "OK")) {
-                snprintf(w->error, sizeof w->error, "SET %lld: %s", k,
-                         r == NULL ? c->errstr : "not +OK");
-                freeReplyObject(r);
-                break;
-            }
-            freeReplyObject(r);
-        }
-        if (w->error[0] == '\0')
-            atomic_store(&w->acked, n + SAVE_BATCH);
-        else
-            atomic_store(&w->failed, 1);
-    }
-    redisFree(c);
-    return NULL;
-}
-
-/* Waits until every writer has acked more than floor[i] SETs. */
-static int writers_progress(save_writer_t *w, const long long *floor, int timeout_ms)
-{
-    long long deadline = harness_now_ms() + timeout_ms;
-    for (int i = 0; i < SAVE_WRITERS; i++) {
-        while (atomic_load(&w[i].acked) <= floor[i] && !atomic_load(&w[i].failed)) {
-            if (harness_now_ms() >= deadline)
-                return -1;
-            poll(NULL, 0, 1);
-        }
-    }
-    return 0;
-}
-
-/* Counts the keys of the preload and of the writers (up to acked[i]) that
- * are missing from, or wrong in, the dump at dbfile. */
-static long long check_dump(const long long *acked)
-{
-    char err[256] = "", key[64], val[64];
-    store_t *s = NULL;
-    int rc = dump_load(dbfile, &s, err, sizeof err);
-    CU_ASSERT_EQUAL(rc, 0);
-    if (rc != 0) {
-        fprintf(stderr, "dump_load(%s): %d %s\n", dbfile, rc, err);
-        return -1;
-    }
     long long wrong = 0;
-    const char *v;
-    size_t vlen;
     for (int i = 0; i < SAVE_PRELOAD; i++) {
+        char key[64], val[64];
+        const char *v;
+        size_t vlen;
         snprintf(key, sizeof key, "pre:%d", i);
         snprintf(val, sizeof val, "preloaded value number %d", i);
         wrong += store_get(s, key, strlen(key), &v, &vlen) != 0 || vlen != strlen(val) ||
                  memcmp(v, val, vlen) != 0;
     }
-    for (int w = 0; w < SAVE_WRITERS; w++) {
-        for (long long k = 0; k < acked[w]; k++) {
-            snprintf(key, sizeof key, "writer:%d:%lld", w, k);
-            snprintf(val, sizeof val, "%lld", k);
-            wrong += store_get(s, key, strlen(key), &v, &vlen) != 0 || vlen != strlen(val) ||
-                     memcmp(v, val, vlen) != 0;
-        }
-    }
-    store_free(s);
     return wrong;
 }
 
 /* SAVE while four clients write: every write answered, SAVE answered +OK,
- * and the dump holds at least everything written before SAVE began. */
+ * and the dump is one instant's snapshot that holds at least everything
+ * written before SAVE began. */
 static void test_save_during_writes(void)
 {
-    static save_writer_t writers[SAVE_WRITERS];
-    atomic_int stop = 0;
+    static writers_t writers;
     test_server_t srv;
     START_SERVER(&srv, ARGS("--dbfile", dbfile));
     int fd = CONNECT(srv.port);
@@ -1014,37 +942,32 @@ static void test_save_during_writes(void)
         buf_free(&exp);
     }
 
-    memset(writers, 0, sizeof writers);
     long long before[SAVE_WRITERS] = {0}, after[SAVE_WRITERS];
-    for (int i = 0; i < SAVE_WRITERS; i++) {
-        writers[i].port = srv.port;
-        writers[i].id = i;
-        writers[i].stop = &stop;
-        CU_ASSERT_EQUAL_FATAL(pthread_create(&writers[i].tid, NULL, save_writer_main, &writers[i]),
-                              0);
-    }
+    CU_ASSERT_EQUAL_FATAL(writers_start(&writers, srv.port, SAVE_WRITERS, 0, NULL), 0);
     /* Every writer is writing before SAVE starts, and still after. */
-    CU_ASSERT_EQUAL(writers_progress(writers, before, 10000), 0);
+    CU_ASSERT_EQUAL(writers_progress(&writers, before, 10000), 0);
     for (int i = 0; i < SAVE_WRITERS; i++)
-        before[i] = atomic_load(&writers[i].acked);
+        before[i] = atomic_load(&writers.w[i].sets);
     buf_t reply = BUF_INIT;
     CU_ASSERT_EQUAL(client_send_str(fd, "SAVE\r\n"), 0);
     CU_ASSERT_EQUAL(client_read_reply(fd, &reply, 20000), 0);
     CU_ASSERT(reply.len == 5 && memcmp(reply.data, "+OK\r\n", 5) == 0);
     buf_free(&reply);
     for (int i = 0; i < SAVE_WRITERS; i++)
-        after[i] = atomic_load(&writers[i].acked);
-    CU_ASSERT_EQUAL(writers_progress(writers, after, 10000), 0);
+        after[i] = atomic_load(&writers.w[i].sets);
+    CU_ASSERT_EQUAL(writers_progress(&writers, after, 10000), 0);
+    writers_stop(&writers);
+    CU_ASSERT_EQUAL(writers_errors(&writers), 0);
 
-    atomic_store(&stop, 1);
-    for (int i = 0; i < SAVE_WRITERS; i++) {
-        pthread_join(writers[i].tid, NULL);
-        CU_ASSERT_STRING_EQUAL(writers[i].error, "");
-        if (writers[i].error[0] != '\0')
-            fprintf(stderr, "writer %d: %s\n", i, writers[i].error);
-    }
     /* The dump as SAVE left it: the server is still running. */
-    CU_ASSERT_EQUAL(check_dump(before), 0);
+    char err[256] = "";
+    store_t *s = NULL;
+    int rc = dump_load(dbfile, &s, err, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    size_t found = 0;
+    CU_ASSERT_EQUAL(check_preload(s), 0);
+    CU_ASSERT_EQUAL(writers_check_snapshot(&writers, s, before, &found), 0);
+    store_free(s);
     close(fd);
     STOP_SERVER(&srv);
 }

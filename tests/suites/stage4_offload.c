@@ -17,6 +17,7 @@
 #include "support/parallel.h"
 #include "support/server.h"
 #include "support/server_log.h"
+#include "support/writers.h"
 
 #include "buf.h"
 #include "digest.h"
@@ -25,7 +26,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -663,110 +663,13 @@ static void test_pitfall_stall(void)
 #define PREFILL         5000
 #define WRITER_PAUSE_MS 2
 #endif
-#define WRITERS      4
-#define SAVES        5
-#define WRITER_BATCH 10
+#define WRITERS 4
+#define SAVES   5
 
-typedef struct writer {
-    pthread_t tid;
-    int port;
-    int id;
-    volatile int *stop;
-    long long sets;   /* SETs acknowledged with +OK */
-    long long errors; /* anything else */
-} writer_t;
-
-static void writer_key(char *out, size_t cap, int id, long long n)
-{
-    snprintf(out, cap, "w%d:%lld", id, n);
-}
-
-static void writer_value(char *out, size_t cap, int id, long long n)
-{
-    snprintf(out, cap, "value-%d-%lld", id, n);
-}
-
-/* SETs w<id>:<n> to value-<id>-<n> for n = 0, 1, ..., a few pipelined at
- * a time with a short pause in between, until told to stop; counts the
- * acknowledgements. */
-static void *writer_main(void *arg)
-{
-    writer_t *w = arg;
-    int fd = client_connect(w->port);
-    if (fd < 0) {
-        w->errors++;
-        return NULL;
-    }
-    while (!__atomic_load_n(w->stop, __ATOMIC_ACQUIRE)) {
-        buf_t req = BUF_INIT, reply = BUF_INIT;
-        for (int i = 0; i < WRITER_BATCH; i++) {
-            char key[64], value[64];
-            writer_key(key, sizeof key, w->id, w->sets + i);
-            writer_value(value, sizeof value, w->id, w->sets + i);
-            const char *argv[] = {"SET", key, value};
-            client_format_command(&req, 3, argv, NULL);
-        }
-        /* And the one key every writer overwrites, which the DIGESTs read. */
-        char hot_value[64];
-        writer_value(hot_value, sizeof hot_value, w->id, w->sets);
-        const char *hot[] = {"SET", "hot", hot_value};
-        client_format_command(&req, 3, hot, NULL);
-        int rc = client_send(fd, req.data, req.len);
-        for (int i = 0; rc == 0 && i <= WRITER_BATCH; i++) {
-            buf_clear(&reply);
-            rc = client_read_reply(fd, &reply, CLIENT_TIMEOUT_MS);
-            if (rc != 0 || reply.len != 5 || memcmp(reply.data, "+OK\r\n", 5) != 0)
-                w->errors++;
-            else if (i < WRITER_BATCH)
-                w->sets++;
-        }
-        buf_free(&req);
-        buf_free(&reply);
-        if (rc != 0) {
-            w->errors++;
-            break;
-        }
-        poll(NULL, 0, WRITER_PAUSE_MS); /* a steady stream, not a flood */
-    }
-    close(fd);
-    return NULL;
-}
-
-/* Checks that every key a writer set is in the store with its value,
- * GETting them in pipelined batches. Returns the number that are not. */
-static long long check_store(int fd, const writer_t *w)
-{
-    long long wrong = 0;
-    for (long long n = 0; n < w->sets; n += 500) {
-        long long end = n + 500 < w->sets ? n + 500 : w->sets;
-        buf_t req = BUF_INIT, expected = BUF_INIT;
-        for (long long i = n; i < end; i++) {
-            char key[64], value[64];
-            writer_key(key, sizeof key, w->id, i);
-            writer_value(value, sizeof value, w->id, i);
-            const char *argv[] = {"GET", key};
-            client_format_command(&req, 2, argv, NULL);
-            buf_printf(&expected, "$%zu\r\n%s\r\n", strlen(value), value);
-        }
-        buf_t reply = BUF_INIT;
-        int rc = client_send(fd, req.data, req.len);
-        for (long long i = n; rc == 0 && i < end; i++)
-            rc = client_read_reply(fd, &reply, CLIENT_TIMEOUT_MS);
-        if (rc != 0 || reply.len != expected.len ||
-            memcmp(reply.data, expected.data, expected.len) != 0)
-            wrong += end - n;
-        buf_free(&req);
-        buf_free(&expected);
-        buf_free(&reply);
-    }
-    return wrong;
-}
-
-/* Checks the dump: every prefilled key, and for each writer the keys
- * 0..k-1 for some k (a snapshot at one instant holds a prefix of what a
- * writer wrote in order), each with the value SET. Returns the number of
- * problems. */
-static long long check_dump(const char *dbfile, const writer_t *writers)
+/* Checks the last dump: every prefilled key, the writers' keys as one
+ * instant's snapshot (writers_check_snapshot()), the hot key, and nothing
+ * else. Returns the number of problems. */
+static long long check_dump(const char *dbfile, writers_t *writers)
 {
     store_t *s = NULL;
     char err[256] = "";
@@ -786,22 +689,7 @@ static long long check_dump(const char *dbfile, const writer_t *writers)
         wrong += store_get(s, key, strlen(key), &v, &vlen) != 0 || vlen != strlen(value) ||
                  memcmp(v, value, vlen) != 0;
     }
-    for (int t = 0; t < WRITERS; t++) {
-        int gone = 0;
-        for (long long n = 0; n < writers[t].sets + WRITER_BATCH; n++) {
-            char key[64], value[64];
-            const char *v;
-            size_t vlen;
-            writer_key(key, sizeof key, t, n);
-            writer_value(value, sizeof value, t, n);
-            int present = store_get(s, key, strlen(key), &v, &vlen) == 0;
-            if (present && (gone || n >= writers[t].sets || vlen != strlen(value) ||
-                            memcmp(v, value, vlen) != 0))
-                wrong++;
-            gone = gone || !present;
-            expected_count += present;
-        }
-    }
+    wrong += writers_check_snapshot(writers, s, NULL, &expected_count);
     const char *v;
     size_t vlen;
     expected_count += store_get(s, "hot", 3, &v, &vlen) == 0;
@@ -840,12 +728,8 @@ static void save_while_writing(const char *strategy)
     }
     EXPECT_REPLY(saver, "SET hot start\r\n", "+OK\r\n");
 
-    volatile int stop = 0;
-    writer_t writers[WRITERS];
-    for (int t = 0; t < WRITERS; t++) {
-        writers[t] = (writer_t){.port = srv.port, .id = t, .stop = &stop};
-        CU_ASSERT_EQUAL_FATAL(pthread_create(&writers[t].tid, NULL, writer_main, &writers[t]), 0);
-    }
+    static writers_t writers;
+    CU_ASSERT_EQUAL_FATAL(writers_start(&writers, srv.port, WRITERS, WRITER_PAUSE_MS, "hot"), 0);
     poll(NULL, 0, 50);
     /* Rounds of SAVEs until one passes the timing checks: other load on
      * the machine can delay a PING or a tick now and then, a SAVE that
@@ -877,14 +761,10 @@ static void save_while_writing(const char *strategy)
         good = worst_ping >= 0 && worst_ping < FAST_MS && new_stalls == 0;
     }
     poll(NULL, 0, 30);
-    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
-    long long sets = 0, errors = 0;
-    for (int t = 0; t < WRITERS; t++) {
-        pthread_join(writers[t].tid, NULL);
-        sets += writers[t].sets;
-        errors += writers[t].errors;
-        CU_ASSERT(writers[t].sets > 0);
-    }
+    writers_stop(&writers);
+    long long sets = writers_sets(&writers), errors = writers_errors(&writers);
+    for (int t = 0; t < WRITERS; t++)
+        CU_ASSERT(atomic_load(&writers.w[t].sets) > 0);
     fprintf(stderr, "(%lld SETs, %d SAVEs, loop lag up to %lld ms) ", sets, saved,
             INFO_FIELD(pinger, "loop_lag_max_ms"));
     CU_ASSERT_EQUAL(errors, 0);
@@ -892,11 +772,8 @@ static void save_while_writing(const char *strategy)
     timing_verdict(good, counted, "PING and loop lag during SAVEs");
 
     CU_ASSERT_EQUAL(INFO_FIELD(pinger, "keys"), PREFILL + sets + 1); /* + hot */
-    long long missing = 0;
-    for (int t = 0; t < WRITERS; t++)
-        missing += check_store(pinger, &writers[t]);
-    CU_ASSERT_EQUAL(missing, 0);
-    CU_ASSERT_EQUAL(check_dump(dbfile, writers), 0);
+    CU_ASSERT_EQUAL(writers_check_store(&writers, pinger), 0);
+    CU_ASSERT_EQUAL(check_dump(dbfile, &writers), 0);
 
     close(saver);
     close(pinger);

@@ -149,14 +149,12 @@ static long long check_store_range(writer_t *w, int fd, long long from, long lon
     int rc = client_send(fd, req.data, req.len);
     for (long long n = from; rc == 0 && n < end; n++)
         rc = client_read_reply(fd, &reply, CLIENT_TIMEOUT_MS); /* replies accumulate */
-    long long wrong = rc != 0 || reply.len != expected.len ||
-                              memcmp(reply.data, expected.data, expected.len) != 0
-                          ? end - from
-                          : 0;
+    int same = rc == 0 && reply.len == expected.len &&
+               memcmp(reply.data, expected.data, expected.len) == 0;
     buf_free(&req);
     buf_free(&expected);
     buf_free(&reply);
-    return wrong;
+    return same ? 0 : end - from;
 }
 
 long long writers_check_store(writers_t *ws, int fd)

@@ -74,6 +74,8 @@ void buf_printf(buf_t *b, const char *fmt, ...)
 void buf_consume(buf_t *b, size_t n)
 {
     assert(n <= b->len);
+    if (n == 0)
+        return; /* the parser consumes nothing while a big argument arrives */
     if (n == b->len) {
         b->len = 0;
         return;

@@ -146,7 +146,8 @@ static int read_file(const char *path, buf_t *out)
         buf_reserve(out, (size_t)st.st_size + 1); /* + 1: EOF needs no growth */
     int rc = 0;
     for (;;) {
-        buf_reserve(out, 64 * 1024);
+        if (out->len == out->cap) /* only when full: the sized buffer takes the file */
+            buf_reserve(out, 64 * 1024);
         ssize_t n = read(fd, out->data + out->len, out->cap - out->len);
         if (n < 0 && errno == EINTR)
             continue;

@@ -94,15 +94,7 @@ void resp_parser_free(resp_parser_t *p)
 void resp_parser_trim(resp_parser_t *p)
 {
     assert(!resp_parser_busy(p));
-    free(p->argv);
-    free(p->arg_off);
-    free(p->scratch);
-    p->argv = NULL;
-    p->arg_off = NULL;
-    p->scratch = NULL;
-    p->argc = 0;
-    p->argv_cap = 0;
-    p->scratch_cap = 0;
+    resp_parser_free(p); /* between requests nothing else is kept */
 }
 
 int resp_parser_busy(const resp_parser_t *p)

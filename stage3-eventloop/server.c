@@ -26,6 +26,7 @@
  *   - at EOF, uv_shutdown() flushes queued replies before the close.
  */
 
+#include "alloc.h"
 #include "cmd.h"
 #include "dump.h"
 #include "log.h"
@@ -384,11 +385,10 @@ static void connection_cb(uv_stream_t *listener, int status)
         log_warn("accept: %s", uv_strerror(status));
         return;
     }
-    conn_t *c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        log_warn("accept: out of memory");
-        return;
-    }
+    /* Not calloc(): libuv stops watching the listener until a connection
+     * callback accepts, so returning without a handle would end accepting
+     * for good. Out of memory is fatal here (see alloc.h). */
+    conn_t *c = xcalloc(1, sizeof *c);
     c->srv = srv;
     resp_parser_init(&c->parser);
     uv_tcp_init(srv->loop, &c->handle);

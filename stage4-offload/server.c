@@ -33,6 +33,7 @@
  * is a watchdog: it catches both, says what happened and exits.
  */
 
+#include "alloc.h"
 #include "cmd.h"
 #include "dump.h"
 #include "log.h"
@@ -692,12 +693,14 @@ static void conn_detach(conn_t *c)
             link = &(*link)->next_slot_waiter;
         *link = c->next_slot_waiter;
     }
+    c->job = NULL;
+    c->waits_for_lock = 0;
+    c->waits_for_slot = 0;
 }
 
 static void close_cb(uv_handle_t *handle)
 {
     conn_t *c = handle->data;
-    conn_detach(c);
     c->srv->conn_count--;
     buf_free(&c->in);
     buf_free(&c->out);
@@ -706,11 +709,16 @@ static void close_cb(uv_handle_t *handle)
 }
 
 /* Closes at once, dropping any unsent replies. Safe to call more than once:
- * uv_close() must not be, so ask uv_is_closing() first. */
+ * uv_close() must not be, so ask uv_is_closing() first. Detaches at once,
+ * not in close_cb: a job that finishes before close_cb runs must already
+ * see its client gone, or it would serve the rest of a dead client's
+ * pipeline. */
 static void conn_close(conn_t *c)
 {
-    if (!uv_is_closing((uv_handle_t *)&c->handle))
+    if (!uv_is_closing((uv_handle_t *)&c->handle)) {
+        conn_detach(c);
         uv_close((uv_handle_t *)&c->handle, close_cb);
+    }
 }
 
 static void shutdown_cb(uv_shutdown_t *req, int status)
@@ -756,11 +764,10 @@ static void connection_cb(uv_stream_t *listener, int status)
         log_warn("accept: %s", uv_strerror(status));
         return;
     }
-    conn_t *c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        log_warn("accept: out of memory");
-        return;
-    }
+    /* Not calloc(): libuv stops watching the listener until a connection
+     * callback accepts, so returning without a handle would end accepting
+     * for good. Out of memory is fatal here (see alloc.h). */
+    conn_t *c = xcalloc(1, sizeof *c);
     c->srv = srv;
     resp_parser_init(&c->parser);
     uv_tcp_init(srv->loop, &c->handle);

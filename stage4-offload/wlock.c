@@ -46,8 +46,14 @@ static struct timespec deadline_after(int ms)
 
 int wlock_lock(wlock_t *l, const char *who)
 {
-    struct timespec deadline = deadline_after(l->wait_max_ms);
-    int rc = pthread_mutex_timedlock(&l->mu, &deadline);
+    /* Free, the usual case: no deadline to compute. EBUSY comes back both
+     * when another thread holds it and when this one does; the timed lock
+     * tells the two apart (EDEADLK). */
+    int rc = pthread_mutex_trylock(&l->mu);
+    if (rc == EBUSY) {
+        struct timespec deadline = deadline_after(l->wait_max_ms);
+        rc = pthread_mutex_timedlock(&l->mu, &deadline);
+    }
     if (rc == 0) {
         atomic_store(&l->holder, who);
         return 0;

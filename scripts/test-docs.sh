@@ -29,7 +29,7 @@ awk '/^```sh[ \t]*$/ { inblock = 1; next } /^```/ { inblock = 0 } inblock' READM
 while IFS= read -r command; do
 	echo "---- \$ $command"
 	if ! bash -c "$command" </dev/null >build/readme-command.log 2>&1; then
-		tail -n 40 build/readme-command.log
+		cat build/readme-command.log # all of it: CI shows nothing else of the run
 		echo "test-docs: README.md: '$command' failed" >&2
 		exit 1
 	fi

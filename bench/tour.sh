@@ -120,13 +120,20 @@ stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# Stops every process the tour started, newest first: load generators
+# before the servers they talk to.
+stop_all() {
+	local i
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
+	PIDS=()
+}
+
 cleanup() {
-	local rc=$? i
+	local rc=$?
 	trap - EXIT INT TERM
 	if [ "${#PIDS[@]}" -gt 0 ]; then
 		echo "tour: stopping ${#PIDS[@]} process(es) started by the tour" >&2
-		# Newest first: load generators before the servers they talk to.
-		for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
+		stop_all
 	fi
 	exit "$rc"
 }
@@ -272,9 +279,14 @@ start_stage() {
 	PORT[$key]=$port
 }
 
-redis_pid() {
-	cli "$1" INFO server 2>/dev/null | tr -d '\r' | awk -F: '/^process_id:/ {print $2; exit}' || true
+# info_field PORT FIELD: one field of the server's INFO, or nothing (also
+# when it does not answer within 3 s: stage 2 with every worker pinned).
+info_field() {
+	bounded 3 redis-cli -h 127.0.0.1 -p "$1" INFO 2>/dev/null | tr -d '\r' |
+		awk -F: -v f="$2" '$1 == f {print $2; exit}' || true
 }
+
+redis_pid() { info_field "$1" process_id; }
 
 start_redis() {
 	local pid port try i
@@ -441,8 +453,7 @@ measure_idle() {
 			check=$(active_check "$port")
 			info=""
 			if [ "${check%%,*}" = yes ]; then
-				info=$(bounded 3 redis-cli -h 127.0.0.1 -p "$port" INFO 2>/dev/null |
-					tr -d '\r' | awk -F: '/^connected_clients:/ {print $2; exit}') || true
+				info=$(info_field "$port" connected_clients)
 			fi
 			per=""
 			[ "$held" -gt 0 ] && per=$(((rss - rss0) * 1024 / held))
@@ -536,10 +547,6 @@ measure_bursty() {
 
 # ==== 4. Starvation =========================================================
 
-# The largest loop lag a stage has seen (INFO loop_lag_max_ms), or nothing.
-loop_lag_max() {
-	cli "$1" INFO 2>/dev/null | tr -d '\r' | awk -F: '/^loop_lag_max_ms:/ {print $2; exit}' || true
-}
 
 # One client runs DEBUG SLEEP in a loop; another sends PINGs one at a time
 # and redis-benchmark reports their latency. As many PINGs as fit in about
@@ -560,7 +567,7 @@ measure_starvation() {
 			step=$((step + 1))
 			# INFO loop_lag_max_ms (stages 3 and 4) is a maximum since start:
 			# read it before and after, to tell the run's own stall apart.
-			lag0=$(loop_lag_max "$port")
+			lag0=$(info_field "$port" loop_lag_max_ms)
 			redis-benchmark -h 127.0.0.1 -p "$port" -c 1 -n 1000000 DEBUG SLEEP "$STARVE_SLEEP" \
 				>"$LOGS/sleeper-$s-rep$rep.log" 2>&1 &
 			spid=$!
@@ -587,7 +594,7 @@ measure_starvation() {
 			stop_pid "$spid"
 			untrack "$spid"
 			sleep 0.5 # the last DEBUG SLEEP may still be running
-			lag1=$(loop_lag_max "$port")
+			lag1=$(info_field "$port" loop_lag_max_ms)
 			echo "$row,$lag0,$lag1" >>"$csv"
 			f=$raw/$s-baseline-rep$rep.csv
 			if bench "$port" "$f" -c 1 -n "$pings" PING &&
@@ -682,8 +689,7 @@ want starvation && measure_starvation
 want cpu && measure_cpu
 
 progress "stopping the servers"
-for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
-PIDS=()
+stop_all
 {
 	echo "elapsed=$((SECONDS - T0))"
 	echo "load_end=$(cut -d" " -f1-3 /proc/loadavg)"

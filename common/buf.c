@@ -49,26 +49,32 @@ void buf_append_str(buf_t *b, const char *s)
     buf_append(b, s, strlen(s));
 }
 
-void buf_printf(buf_t *b, const char *fmt, ...)
+void buf_vprintf(buf_t *b, const char *fmt, va_list ap)
 {
-    va_list ap;
+    va_list again;
     char small[128];
 
     /* Most callers format short lines: try a stack buffer first so that
      * only long lines pay for a second formatting pass. */
-    va_start(ap, fmt);
+    va_copy(again, ap);
     int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
     assert(n >= 0);
     if ((size_t)n < sizeof small) {
         buf_append(b, small, (size_t)n);
-        return;
+    } else {
+        buf_reserve(b, (size_t)n + 1);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+        b->len += (size_t)n;
     }
-    buf_reserve(b, (size_t)n + 1);
+    va_end(again);
+}
+
+void buf_printf(buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
     va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    buf_vprintf(b, fmt, ap);
     va_end(ap);
-    b->len += (size_t)n;
 }
 
 void buf_consume(buf_t *b, size_t n)

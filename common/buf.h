@@ -1,6 +1,7 @@
 #ifndef BUF_H
 #define BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /*
@@ -34,7 +35,9 @@ void buf_reserve(buf_t *b, size_t extra);
 
 void buf_append(buf_t *b, const void *p, size_t n);
 void buf_append_str(buf_t *b, const char *s);
+/* Appends printf-style formatted text, whatever its length. */
 void buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(buf_t *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Drops the first n bytes (n <= len), keeping the rest in order. */
 void buf_consume(buf_t *b, size_t n);

@@ -513,22 +513,13 @@ void resp_add_error(buf_t *out, const char *message)
 
 void resp_add_errorf(buf_t *out, const char *fmt, ...)
 {
-    va_list ap, again;
+    va_list ap;
 
     buf_append(out, "-", 1);
     size_t start = out->len;
-    /* Formatted straight into out, measured first, so that no message is
-     * ever cut short. */
-    va_start(ap, fmt);
-    va_copy(again, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_start(ap, fmt); /* never cut short: buf_vprintf() grows out as needed */
+    buf_vprintf(out, fmt, ap);
     va_end(ap);
-    if (n > 0) {
-        buf_reserve(out, (size_t)n + 1);
-        vsnprintf(out->data + out->len, (size_t)n + 1, fmt, again);
-        out->len += (size_t)n;
-    }
-    va_end(again);
     end_error(out, start);
 }
 

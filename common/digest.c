@@ -1,18 +1,22 @@
 #include "digest.h"
 
-#define FNV64_OFFSET_BASIS 0xcbf29ce484222325ULL
-#define FNV64_PRIME        0x100000001b3ULL
+#define FNV64_PRIME 0x100000001b3ULL
+
+uint64_t digest_fnv1a_update(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= FNV64_PRIME;
+    }
+    return h;
+}
 
 uint64_t digest_fnv1a(const void *data, size_t len, long long rounds)
 {
-    const unsigned char *p = data;
-    uint64_t h = FNV64_OFFSET_BASIS;
-    for (long long r = 0; r < rounds; r++) {
-        for (size_t i = 0; i < len; i++) {
-            h ^= p[i];
-            h *= FNV64_PRIME;
-        }
-    }
+    uint64_t h = DIGEST_FNV_INIT;
+    for (long long r = 0; r < rounds; r++)
+        h = digest_fnv1a_update(h, data, len);
     return h;
 }
 

@@ -161,7 +161,7 @@ static void run_slow_command(conn_t *c, const cmd_t *cmd)
     pthread_mutex_lock(&srv->store_lock);
     cmd_job_read(&job, srv->store);
     pthread_mutex_unlock(&srv->store_lock);
-    cmd_job_run(&job); /* sleeps, hashes or writes the dump: no lock held */
+    cmd_job_run(&job, NULL, NULL); /* sleeps, hashes or writes the dump: no lock held */
     cmd_job_reply(&job, &c->out);
 }
 

@@ -239,11 +239,11 @@ static void job_run_on_worker(job_t *job)
     case PLAN_HELD_DURING:
         store_lock(srv, "a worker thread (for the whole of its slow job, in work_cb)");
         cmd_job_read(&job->cmd, srv->store);
-        cmd_job_run(&job->cmd); /* the pitfall: slow work with store_mu held */
+        cmd_job_run(&job->cmd, NULL, NULL); /* the pitfall: slow work with store_mu held */
         store_unlock(srv);
         return;
     }
-    cmd_job_run(&job->cmd); /* sleeps, hashes or writes the dump, holding no lock */
+    cmd_job_run(&job->cmd, NULL, NULL); /* sleeps, hashes or writes the dump, holding no lock */
 }
 
 /* Runs on a worker thread. */

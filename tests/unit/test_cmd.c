@@ -95,7 +95,7 @@ static void run_request(size_t argc, const resp_arg_t *argv, store_t *s, const c
     if (cmd_job_init(&job, c, argc, argv, env, out) != 0)
         return;
     cmd_job_read(&job, s);
-    cmd_job_run(&job);
+    cmd_job_run(&job, NULL, NULL);
     cmd_job_reply(&job, out);
 }
 
@@ -731,7 +731,7 @@ static void test_debug_sleep_eintr(void)
         _exit(0);
     }
     int64_t start = harness_now_ms();
-    cmd_job_run(&job);
+    cmd_job_run(&job, NULL, NULL);
     int64_t elapsed = harness_now_ms() - start;
     waitpid(child, NULL, 0);
     sigaction(SIGUSR1, &old, NULL);
@@ -786,7 +786,7 @@ static void test_digest_job_copies(void)
     CU_ASSERT(job.found);
     store_set(s, "key", 3, "changed", 7);
     store_del(s, "key", 3);
-    cmd_job_run(&job);
+    cmd_job_run(&job, NULL, NULL);
     cmd_job_reply(&job, &out);
     REPLY_IS(&out, "$16\r\n85944171f73967e8\r\n");
     CU_ASSERT_PTR_NULL(job.key);
@@ -830,7 +830,7 @@ static void test_digest_work_limit(void)
         CU_ASSERT(job.found);
         CU_ASSERT_EQUAL(job.err != 0, cases[i].too_big);
         if (cases[i].too_big) {
-            cmd_job_run(&job); /* must not hash */
+            cmd_job_run(&job, NULL, NULL); /* must not hash */
             buf_clear(&out);
             cmd_job_reply(&job, &out);
             REPLY_IS(&out, "-ERR DIGEST work too large (rounds x value length > 4294967296)\r\n");
@@ -841,6 +841,108 @@ static void test_digest_work_limit(void)
         }
     }
     buf_free(&out);
+    store_free(s);
+}
+
+/* ==== Cancelling a running job ========================================= */
+
+/* A cancel callback that says "stop" once it has been asked `after` times,
+ * and counts the calls. */
+typedef struct cancel_probe {
+    int calls;
+    int after;
+} cancel_probe_t;
+
+static int cancel_after_cb(void *arg)
+{
+    cancel_probe_t *p = arg;
+    return ++p->calls > p->after;
+}
+
+/* Sets up a slow job from strings, reads it from s; fails the test if the
+ * command does not become a job. */
+static void job_from_strs(cmd_job_t *job, store_t *s, size_t argc, const char *const *strs)
+{
+    resp_arg_t argv[MAX_ARGS];
+    buf_t out = BUF_INIT;
+    cmd_env_t env = test_env();
+    for (size_t i = 0; i < argc; i++)
+        argv[i] = (resp_arg_t){strs[i], strlen(strs[i])};
+    const cmd_t *c = cmd_lookup(argc, argv, &out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL_FATAL(cmd_job_init(job, c, argc, argv, &env, &out), 0);
+    cmd_job_read(job, s);
+    buf_free(&out);
+}
+
+/* DEBUG SLEEP 3600 asks at least every CMD_CANCEL_POLL_MS and stops at
+ * the first "stop": here after 5 asks, so within about 50 ms, not an hour. */
+static void test_sleep_cancelled(void)
+{
+    store_t *s = store_new();
+    cmd_job_t job;
+    job_from_strs(&job, s, 3, (const char *const[]){"DEBUG", "SLEEP", "3600"});
+    cancel_probe_t probe = {0, 5};
+    int64_t start = harness_now_ms();
+    cmd_job_run(&job, cancel_after_cb, &probe);
+    int64_t elapsed = harness_now_ms() - start;
+    CU_ASSERT_EQUAL(job.err, -ECANCELED);
+    CU_ASSERT_EQUAL(probe.calls, 6);
+    CU_ASSERT(elapsed >= 5 * CMD_CANCEL_POLL_MS - 5);
+    CU_ASSERT(elapsed < 2000);
+    buf_t out = BUF_INIT;
+    cmd_job_reply(&job, &out);
+    REPLY_IS(&out, "-ERR command cancelled before it finished (server shutting down)\r\n");
+    buf_free(&out);
+    store_free(s);
+}
+
+/* A DIGEST asks between slices, for many rounds of a short value and for
+ * one round of a long one, and a cancelled one replies with an error. */
+static void test_digest_cancelled(void)
+{
+    store_t *s = store_new();
+    static char big[1 << 20];
+    memset(big, 'x', sizeof big);
+    store_set(s, "short", 5, "v", 1);
+    store_set(s, "long", 4, big, sizeof big);
+
+    static const char *const cases[][3] = {
+        {"DIGEST", "short", "100000000"},
+        {"DIGEST", "long", "1"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        cmd_job_t job;
+        job_from_strs(&job, s, 3, cases[i]);
+        cancel_probe_t probe = {0, 2};
+        cmd_job_run(&job, cancel_after_cb, &probe);
+        CU_ASSERT_EQUAL(job.err, -ECANCELED);
+        CU_ASSERT_EQUAL(probe.calls, 3);
+        buf_t out = BUF_INIT;
+        cmd_job_reply(&job, &out);
+        CU_ASSERT(out.len > 0 && out.data[0] == '-');
+        buf_free(&out);
+    }
+    store_free(s);
+}
+
+/* A callback that never says stop changes nothing: same digest as
+ * digest_fnv1a() over a value longer than one slice, several rounds. */
+static void test_digest_sliced_equals_whole(void)
+{
+    store_t *s = store_new();
+    static char value[200 * 1024 + 7];
+    for (size_t i = 0; i < sizeof value; i++)
+        value[i] = (char)(i * 31 + 7);
+    store_set(s, "k", 1, value, sizeof value);
+    cmd_job_t job;
+    job_from_strs(&job, s, 3, (const char *const[]){"DIGEST", "k", "3"});
+    cancel_probe_t probe = {0, 1 << 30};
+    cmd_job_run(&job, cancel_after_cb, &probe);
+    CU_ASSERT_EQUAL(job.err, 0);
+    CU_ASSERT(probe.calls >= 3 * 3); /* at least one ask per 64 KiB hashed */
+    CU_ASSERT_EQUAL(job.digest, digest_fnv1a(value, sizeof value, 3));
+    cmd_job_discard(&job);
     store_free(s);
 }
 
@@ -963,6 +1065,9 @@ static CU_TestInfo job_tests[] = {
     {"DIGEST equals digest_fnv1a", test_digest_matches_digest_fnv1a},
     {"DIGEST job copies its inputs", test_digest_job_copies},
     {"DIGEST work limit", test_digest_work_limit},
+    {"DEBUG SLEEP cancelled", test_sleep_cancelled},
+    {"DIGEST cancelled", test_digest_cancelled},
+    {"DIGEST in slices equals whole", test_digest_sliced_equals_whole},
     {"SAVE round trip", test_save_round_trip},
     {"SAVE failure", test_save_failure},
     {"SAVE discarded", test_save_discard},

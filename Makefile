@@ -6,7 +6,7 @@
 #   make stageN               build one stage
 #   make test SANITIZE=address    the same under ASan+UBSan   (build/asan/)
 #   make test SANITIZE=thread     the same under TSan         (build/tsan/)
-#   make lint                 clang-format check and cppcheck
+#   make lint                 layout rules (scripts/check-layout.sh), clang-format, cppcheck
 #   make tour                 the benchmark tour: every stage next to Redis (bench/results/)
 #   make tour QUICK=1         its reduced set, about a minute (run by .ci/run)
 #   make fuzz                 libFuzzer on the RESP parser (FUZZ_SECONDS=60)
@@ -120,6 +120,11 @@ $(B)/tests/test_qlock: $(B)/stage4-offload/qlock.o
 $(B)/tests/unit/test_wlock.o: CFLAGS += -Istage4-offload
 $(B)/tests/test_wlock: $(B)/stage4-offload/wlock.o
 
+# The command tests share a fixture (tests/unit/cmd_fixture.c): requests run
+# as a stage runs them, replies compared byte for byte.
+CMD_TESTS := test_cmd test_config test_info test_cmd_job
+$(CMD_TESTS:%=$(B)/tests/%): $(B)/tests/unit/cmd_fixture.o
+
 # Runs one test binary and reports its name; stops make on failure.
 define run_test
 	@echo "==== $(1) $(2)"
@@ -152,6 +157,7 @@ check: test
 LINT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
 
 lint: | $(DEPS_STAMP)-lint
+	scripts/check-layout.sh
 	clang-format --dry-run -Werror $(LINT_FILES)
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
 	  --inline-suppr --suppress=missingIncludeSystem -Icommon $(LINT_FILES)

@@ -44,14 +44,32 @@ struct cmd_env {
     void *info_arg;
 };
 
-typedef void (*cmd_fn)(size_t argc, const resp_arg_t *argv, store_t *s, const cmd_env_t *env,
-                       buf_t *out);
+/* Everything one call of a command sees: its arguments, the store (held
+ * as the command's flags say), the environment, and where its reply goes. */
+typedef struct cmd_ctx {
+    size_t argc; /* >= 1: argv[0] is the command's name */
+    const resp_arg_t *argv;
+    store_t *store;
+    const cmd_env_t *env;
+    buf_t *out;
+} cmd_ctx_t;
+
+typedef void (*cmd_fn)(const cmd_ctx_t *ctx);
+
+/* Which job a CMD_SLOW command runs as (cmd_job.h). */
+typedef enum cmd_job_kind {
+    CMD_JOB_NONE, /* not a slow command */
+    CMD_JOB_SLEEP,
+    CMD_JOB_DIGEST,
+    CMD_JOB_SAVE
+} cmd_job_kind_t;
 
 struct cmd {
-    const char *name; /* lowercase, as Redis names it in errors */
-    int arity;        /* argc including the name; negative means "at least -arity" */
-    unsigned flags;   /* enum cmd_flags */
-    cmd_fn fn;        /* NULL for CMD_SLOW commands, which run as jobs */
+    const char *name;   /* lowercase, as Redis names it in errors */
+    int arity;          /* argc including the name; negative means "at least -arity" */
+    unsigned flags;     /* enum cmd_flags */
+    cmd_fn fn;          /* NULL for CMD_SLOW commands, which run as jobs */
+    cmd_job_kind_t job; /* CMD_SLOW commands: the job; CMD_JOB_NONE otherwise */
 };
 
 /*
@@ -64,81 +82,10 @@ const cmd_t *cmd_lookup(size_t argc, const resp_arg_t *argv, buf_t *out);
 /*
  * Runs a command that is not CMD_SLOW and appends its reply to out. When
  * the command's flags say it reads or writes the store, the caller holds
- * whatever protects the store for the duration of the call.
+ * whatever protects the store for the duration of the call. Slow commands
+ * run as jobs instead: cmd_job.h.
  */
 void cmd_call(const cmd_t *c, size_t argc, const resp_arg_t *argv, store_t *s, const cmd_env_t *env,
               buf_t *out);
-
-/* ==== Slow commands as jobs ============================================= */
-
-/*
- * DEBUG SLEEP, DIGEST and SAVE run in steps, so that each stage can choose
- * the thread each step runs on and the lock each step holds:
- *
- *   cmd_job_init()   parse the arguments          no store access
- *   cmd_job_read()   copy what the job needs      reads the store: short
- *   cmd_job_run()    sleep, hash or write a file  touches nothing shared: slow
- *   cmd_job_reply()  append the reply             no store access
- *
- * A running job can be abandoned: cmd_job_run() asks the stage's
- * cmd_cancel_cb at least every CMD_CANCEL_POLL_MS whether to go on (the
- * server is shutting down, the client has gone). How the stage knows is its
- * own business (an atomic flag, a poll() of the socket): common/ never sees
- * a thread or a socket.
- *
- * Stage 1 runs them all in the connection's thread, holding the store lock
- * only for cmd_job_read(). Stage 3 runs them all on the loop thread: the
- * stall is the lesson. Stage 4 sends cmd_job_run() to a worker thread.
- */
-
-typedef enum cmd_job_kind { CMD_JOB_SLEEP, CMD_JOB_DIGEST, CMD_JOB_SAVE } cmd_job_kind_t;
-
-typedef struct cmd_job {
-    cmd_job_kind_t kind;
-    const char *dbfile; /* SAVE: where to write (owned by the env) */
-    int64_t sleep_us;   /* DEBUG SLEEP */
-    char *key;          /* DIGEST: a copy of the key */
-    size_t klen;
-    long long rounds; /* DIGEST */
-    buf_t data;       /* DIGEST: a copy of the value; SAVE: the serialised store */
-    int found;        /* DIGEST: the key exists */
-    uint64_t digest;  /* DIGEST result */
-    int err;          /* 0, or the negative errno the slow step failed with */
-} cmd_job_t;
-
-/*
- * Parses the arguments of a CMD_SLOW command. Returns 0 when the job is
- * ready, or -EINVAL after appending the error reply to out (for example a
- * SAVE with no dbfile configured). The job copies what it keeps: it does not
- * point into argv afterwards. Touches no store.
- */
-int cmd_job_init(cmd_job_t *job, const cmd_t *c, size_t argc, const resp_arg_t *argv,
-                 const cmd_env_t *env, buf_t *out);
-
-/* Copies from the store what the job needs. Reads the store: hold its lock. */
-void cmd_job_read(cmd_job_t *job, const store_t *s);
-
-#define CMD_CANCEL_POLL_MS 10 /* a running job asks at least this often */
-
-/* Returns non-zero when the job should stop. Called on the job's thread,
- * with arg as given to cmd_job_run(); must be cheap and must not block. */
-typedef int (*cmd_cancel_cb)(void *arg);
-
-/*
- * The slow part. Touches no store and nothing shared: any thread, no lock.
- * While it sleeps or hashes it calls cancelled(arg) at least every
- * CMD_CANCEL_POLL_MS (cancelled may be NULL: never give up); when that
- * returns non-zero it stops early with job->err = -ECANCELED, and
- * cmd_job_reply() answers with an error, never with a result it does not
- * have. SAVE is not abandoned: it writes a temporary file and renames it,
- * and stopping half-way would only leave the old dump in place.
- */
-void cmd_job_run(cmd_job_t *job, cmd_cancel_cb cancelled, void *arg);
-
-/* Appends the job's reply to out and releases what the job holds. */
-void cmd_job_reply(cmd_job_t *job, buf_t *out);
-
-/* Releases what the job holds without replying (its client went away). */
-void cmd_job_discard(cmd_job_t *job);
 
 #endif /* CMD_H */

@@ -6,11 +6,11 @@
 #include <stddef.h>
 
 /*
- * RESP2, the Redis protocol: an incremental request parser and a reply
- * encoder. No I/O: bytes come in from the caller, replies are appended to a
- * buf_t, and all state between calls lives in the resp_parser_t the caller
- * owns. That is what lets every stage, whatever its concurrency model, share
- * this file unchanged.
+ * RESP2, the Redis protocol: an incremental request parser (the reply
+ * encoder is resp_reply.h, included below). No I/O: bytes come in from the
+ * caller, replies are appended to a buf_t, and all state between calls
+ * lives in the resp_parser_t the caller owns. That is what lets every
+ * stage, whatever its concurrency model, share this file unchanged.
  */
 
 /* ==== Limits ============================================================ */
@@ -97,27 +97,8 @@ resp_status_t resp_parse(resp_parser_t *p, const char *buf, size_t len, size_t *
 /* True when the parser is in the middle of a request. */
 int resp_parser_busy(const resp_parser_t *p);
 
-/* ==== Reply encoder ===================================================== */
-
-/* +text\r\n. text must not contain CR or LF. */
-void resp_add_simple(buf_t *out, const char *text);
-
-/* -message\r\n. The message carries its own code ("ERR ...", "WRONGTYPE ...");
- * any CR or LF inside becomes a space, as in Redis, so the reply can never
- * break the protocol. */
-void resp_add_error(buf_t *out, const char *message);
-void resp_add_errorf(buf_t *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* :value\r\n */
-void resp_add_int(buf_t *out, long long value);
-
-/* $len\r\n<bytes>\r\n: binary safe. */
-void resp_add_bulk(buf_t *out, const void *data, size_t len);
-
-/* $-1\r\n: the null bulk string (a missing key). */
-void resp_add_null(buf_t *out);
-
-/* *count\r\n: the header of an array; the caller appends count elements. */
-void resp_add_array(buf_t *out, size_t count);
+/* The reply encoder is its own module; whoever parses requests also
+ * answers them, so it comes with this header. */
+#include "resp_reply.h"
 
 #endif /* RESP_H */

@@ -6,7 +6,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,21 +71,25 @@ typedef struct table {
 struct store {
     table_t t[2];       /* t[1] is in use only while a resize is in progress */
     size_t rehash_next; /* during a resize: t[0]'s buckets below this are empty */
+    uint64_t seed[2];   /* this store's SipHash key, see key_hash() */
 };
 
 /* ==== Hashing ============================================================ */
 
 /*
  * SipHash-2-4 (Aumasson and Bernstein, 2012), a keyed hash, with a 128-bit
- * key chosen at random once per process. Why keyed: with a fixed, public
+ * key chosen at random for each store when it is made. Why keyed: with a fixed, public
  * hash function, anyone who can send keys can compute thousands of keys
  * that land in the same bucket and turn every lookup into a walk down one
  * long chain (hash flooding). With a secret random key they cannot predict
  * which keys collide, so chains stay short whatever the clients send.
+ *
+ * Why per store rather than once per process: a process-wide key needs a
+ * "once" guard against two threads making their first store together, and
+ * that guard is a thread primitive, which common/ does not use. A store is
+ * made once at start-up (and once per dump load), so the cost of asking
+ * the kernel for 16 bytes each time is nothing.
  */
-
-static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
-static uint64_t seed_k0, seed_k1;
 
 static int read_urandom(void *out, size_t len)
 {
@@ -122,10 +125,9 @@ static int read_random(void *out, size_t len)
     return 0;
 }
 
-static void seed_init(void)
+static void seed_init(uint64_t key[2])
 {
-    uint64_t key[2];
-    if (read_random(key, sizeof key) != 0) {
+    if (read_random(key, 2 * sizeof key[0]) != 0) {
         /* No randomness at all (no getrandom, no /dev/urandom in a
          * chroot): keep working with a seed that is at least different from
          * run to run, and say so. */
@@ -135,8 +137,6 @@ static void seed_init(void)
         key[1] = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&ts;
         log_warn("store: no random source available; hash seed is predictable");
     }
-    seed_k0 = key[0];
-    seed_k1 = key[1];
 }
 
 static uint64_t rotl(uint64_t x, int bits)
@@ -202,9 +202,9 @@ static uint64_t siphash24(uint64_t k0, uint64_t k1, const void *data, size_t len
     return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
-static uint64_t key_hash(const void *key, size_t klen)
+static uint64_t key_hash(const store_t *s, const void *key, size_t klen)
 {
-    return siphash24(seed_k0, seed_k1, key, klen);
+    return siphash24(s->seed[0], s->seed[1], key, klen);
 }
 
 /* ==== Entries ============================================================ */
@@ -349,8 +349,8 @@ static void maybe_shrink(store_t *s)
 
 store_t *store_new(void)
 {
-    pthread_once(&seed_once, seed_init);
     store_t *s = xcalloc(1, sizeof *s);
+    seed_init(s->seed);
     table_init(&s->t[0], STORE_MIN_SIZE);
     return s;
 }
@@ -366,7 +366,7 @@ void store_free(store_t *s)
 
 int store_get(const store_t *s, const void *key, size_t klen, const char **val, size_t *vlen)
 {
-    entry_t **link = find_link(s, key_hash(key, klen), key, klen);
+    entry_t **link = find_link(s, key_hash(s, key, klen), key, klen);
     if (link == NULL)
         return -ENOENT;
     const entry_t *e = *link;
@@ -378,7 +378,7 @@ int store_get(const store_t *s, const void *key, size_t klen, const char **val, 
 void store_set(store_t *s, const void *key, size_t klen, const void *val, size_t vlen)
 {
     rehash_step(s);
-    uint64_t hash = key_hash(key, klen);
+    uint64_t hash = key_hash(s, key, klen);
     entry_t **link = find_link(s, hash, key, klen);
     if (link != NULL) {
         entry_t *old = *link;
@@ -400,7 +400,7 @@ void store_set(store_t *s, const void *key, size_t klen, const void *val, size_t
 int store_del(store_t *s, const void *key, size_t klen)
 {
     rehash_step(s);
-    uint64_t hash = key_hash(key, klen);
+    uint64_t hash = key_hash(s, key, klen);
     for (int i = 0; i < 2; i++) {
         table_t *t = &s->t[i];
         if (t->size == 0)

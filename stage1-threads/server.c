@@ -18,6 +18,7 @@
  */
 
 #include "cmd.h"
+#include "cmd_job.h"
 #include "dump.h"
 #include "log.h"
 #include "opts.h"

@@ -28,6 +28,7 @@
 
 #include "alloc.h"
 #include "cmd.h"
+#include "cmd_job.h"
 #include "dump.h"
 #include "log.h"
 #include "opts.h"

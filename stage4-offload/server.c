@@ -35,6 +35,7 @@
 
 #include "alloc.h"
 #include "cmd.h"
+#include "cmd_job.h"
 #include "dump.h"
 #include "log.h"
 #include "opts.h"

@@ -92,7 +92,7 @@ static size_t check_tables(const store_t *s)
         for (size_t b = 0; b < t->size; b++) {
             for (const entry_t *e = t->buckets[b]; e != NULL; e = e->next) {
                 n++;
-                problems += e->hash != key_hash(e->data, e->klen);
+                problems += e->hash != key_hash(s, e->data, e->klen);
                 problems += (e->hash & (t->size - 1)) != b;
                 problems += i == 0 && resizing(s) && b < s->rehash_next;
             }
@@ -629,11 +629,14 @@ static void test_siphash_vectors(void)
 
 static void test_seed_is_random(void)
 {
-    store_t *s = store_new(); /* makes sure the seed is set */
+    store_t *s = store_new();
+    store_t *t = store_new();
     /* Zero would mean the seed was never read; the chance that a random
-     * 128-bit seed is zero is nil. */
-    CU_ASSERT(seed_k0 != 0 || seed_k1 != 0);
-    CU_ASSERT_NOT_EQUAL(key_hash("a", 1), siphash24(0, 0, "a", 1));
+     * 128-bit seed is zero, or that two stores draw the same, is nil. */
+    CU_ASSERT(s->seed[0] != 0 || s->seed[1] != 0);
+    CU_ASSERT_NOT_EQUAL(key_hash(s, "a", 1), siphash24(0, 0, "a", 1));
+    CU_ASSERT(s->seed[0] != t->seed[0] || s->seed[1] != t->seed[1]);
+    store_free(t);
     store_free(s);
 }
 

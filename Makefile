@@ -109,7 +109,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # the linker pulls from an archive only what the objects before it use.
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(HARNESS_OBJ) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $(filter-out $(LIBCOMMON),$^) $(LIBCOMMON) -o $@ $(CUNIT_LIBS) $(HIREDIS_LIBS) $(UV_LIBS) -lpthread
+	$(CC) $(LDFLAGS) $(filter-out $(LIBCOMMON),$^) $(LIBCOMMON) -o $@ $(CUNIT_LIBS) $(HIREDIS_LIBS) $(UV_LIBS) -lpthread -lm
 
 # Unit tests of a stage's own modules (stage 2's pool, stage 4's locks)
 # compile against that stage's folder and link its object.
@@ -119,6 +119,9 @@ $(B)/tests/unit/test_qlock.o: CFLAGS += -Istage4-offload
 $(B)/tests/test_qlock: $(B)/stage4-offload/qlock.o
 $(B)/tests/unit/test_wlock.o: CFLAGS += -Istage4-offload
 $(B)/tests/test_wlock: $(B)/stage4-offload/wlock.o
+# loadgen's histogram (bench/hist.c) is tested on its own.
+$(B)/tests/unit/test_hist.o: CFLAGS += -Ibench
+$(B)/tests/test_hist: $(B)/bench/hist.o
 
 # Runs one test binary and reports its name; stops make on failure.
 define run_test

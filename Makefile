@@ -129,9 +129,21 @@ define run_test
 	@$(1) $(2)
 endef
 
+# ==== The load generator ======================================================
+
+# bench/loadgen.c, the tour's open-loop client (bench/README.md): a libuv
+# program like stages 3 and 4, with hiredis's reply reader and the
+# histogram of bench/hist.c. Built by `make` in every variant, so that the
+# loadgen suite (tests/stages.mk) runs it sanitized too.
+LOADGEN := $(B)/bin/loadgen
+
+$(LOADGEN): $(B)/bench/loadgen.o $(B)/bench/hist.o $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(HIREDIS_LIBS) $(UV_LIBS) -lm
+
 -include tests/stages.mk
 
-ALL_TARGETS := $(LIBCOMMON) $(STAGE_BINS) $(UNIT_BINS) $(EXTRA_TEST_BINS)
+ALL_TARGETS := $(LIBCOMMON) $(STAGE_BINS) $(LOADGEN) $(UNIT_BINS) $(EXTRA_TEST_BINS)
 
 all: $(ALL_TARGETS)
 
@@ -191,7 +203,7 @@ $(B)/bench/idle_hold: $(B)/bench/idle_hold.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@
 
-tour-bins: $(STAGE_BINS) $(BENCH_BINS)
+tour-bins: $(STAGE_BINS) $(BENCH_BINS) $(LOADGEN)
 
 TOUR_ARGS ?=
 

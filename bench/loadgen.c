@@ -334,12 +334,12 @@ typedef struct lg_conn {
     lg_t *lg;
     redisReader *reader;
     enum conn_state state;
-    int awaiting;     /* a request was issued and its reply has not arrived */
-    int writing;      /* write_req is in libuv's hands */
-    uint64_t due;     /* when the awaited request was due (ns from the start) */
-    uint64_t *queue;  /* due times of the requests waiting for this connection */
+    int awaiting;    /* a request was issued and its reply has not arrived */
+    int writing;     /* write_req is in libuv's hands */
+    uint64_t due;    /* when the awaited request was due (ns from the start) */
+    uint64_t *queue; /* due times of the requests waiting for this connection */
     size_t qhead, qlen, qcap;
-    int left;         /* sessions: requests still to send after this one */
+    int left; /* sessions: requests still to send after this one */
 } lg_conn_t;
 
 struct lg {
@@ -353,7 +353,7 @@ struct lg {
     int connecting;   /* set-up: connects in progress */
     int connected;    /* connections that were ever ready */
 
-    int tick_fd;      /* a timerfd: wakes the loop when the next request is due */
+    int tick_fd; /* a timerfd: wakes the loop when the next request is due */
     uv_poll_t tick;
     uv_timer_t deadline; /* the set-up's, then the drain's time limit */
     uv_signal_t sigint, sigterm;
@@ -1024,8 +1024,7 @@ static const char *mode_text(const lg_opts_t *o, char *out, size_t cap)
                  o->every_ms);
         break;
     case LG_SESSIONS:
-        snprintf(out, cap, "%g sessions/s (Poisson) of %d requests each", o->rate,
-                 o->per_session);
+        snprintf(out, cap, "%g sessions/s (Poisson) of %d requests each", o->rate, o->per_session);
         break;
     }
     return out;
@@ -1063,9 +1062,9 @@ static int report(const lg_t *lg)
            (unsigned long long)hist_percentile(lg->hist, 99),
            (unsigned long long)hist_percentile(lg->hist, 99.9),
            (unsigned long long)hist_max(lg->hist), (unsigned long long)lg->late,
-           (unsigned long long)(lg->max_late / NS_PER_US),
-           (unsigned long long)lg->connect_errors, (unsigned long long)lg->err_replies,
-           (unsigned long long)lg->lost, (unsigned long long)lg->in_flight);
+           (unsigned long long)(lg->max_late / NS_PER_US), (unsigned long long)lg->connect_errors,
+           (unsigned long long)lg->err_replies, (unsigned long long)lg->lost,
+           (unsigned long long)lg->in_flight);
     if (o->mode == LG_SESSIONS)
         printf(" sessions=%llu", (unsigned long long)lg->sessions);
     printf("\n");

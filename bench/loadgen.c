@@ -215,7 +215,7 @@ static int opts_parse_one(lg_opts_t *o, opts_seen_t *seen, int opt, const char *
         return 0;
     case OPT_CONNECTIONS:
         seen->connections = 1;
-        return parse_int("connections", arg, 1, 1000000, &o->connections);
+        return parse_int("connections", arg, 1, 200000, &o->connections);
     case OPT_RATE:
         seen->rate = 1;
         return parse_number("rate", arg, 1e-3, 1e8, &o->rate);

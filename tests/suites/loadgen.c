@@ -245,7 +245,8 @@ static void test_no_stall_low_tail(void)
 
 /* ==== The generator's own delay ============================================== */
 
-/* loadgen is stopped (SIGSTOP) for 300 ms of a 1 s run: about 30% of its
+/* loadgen is stopped (SIGSTOP) for 300 ms of a 1.5 s run (from 0.5 s after
+ * its start, well after its set-up even under TSan): about 20% of its
  * requests go out late by up to 300 ms. It must say so and exit 1, so a
  * saturated generator is never mistaken for a slow server. */
 static void test_late_generator_exits_1(void)
@@ -253,10 +254,10 @@ static void test_late_generator_exits_1(void)
     test_server_t s;
     char port[16];
     CU_ASSERT_FATAL(start_stage3(&s, port, sizeof(port)) == 0);
-    const char *args[] = {"--port", port, "--rate", "1000", "--duration", "1", NULL};
+    const char *args[] = {"--port", port, "--rate", "1000", "--duration", "1.5", NULL};
     lg_run_t run;
     CU_ASSERT_FATAL(loadgen_start(&run, args) == 0);
-    poll(NULL, 0, 300);
+    poll(NULL, 0, 500);
     kill(run.proc.pid, SIGSTOP);
     poll(NULL, 0, 300);
     kill(run.proc.pid, SIGCONT);

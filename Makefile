@@ -109,7 +109,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # the linker pulls from an archive only what the objects before it use.
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(HARNESS_OBJ) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $(filter-out $(LIBCOMMON),$^) $(LIBCOMMON) -o $@ $(CUNIT_LIBS) $(HIREDIS_LIBS) $(UV_LIBS) -lpthread
+	$(CC) $(LDFLAGS) $(filter-out $(LIBCOMMON),$^) $(LIBCOMMON) -o $@ $(CUNIT_LIBS) $(HIREDIS_LIBS) $(UV_LIBS) -lpthread -lm
 
 # Unit tests of a stage's own modules (stage 2's pool, stage 4's locks)
 # compile against that stage's folder and link its object.
@@ -119,6 +119,9 @@ $(B)/tests/unit/test_qlock.o: CFLAGS += -Istage4-offload
 $(B)/tests/test_qlock: $(B)/stage4-offload/qlock.o
 $(B)/tests/unit/test_wlock.o: CFLAGS += -Istage4-offload
 $(B)/tests/test_wlock: $(B)/stage4-offload/wlock.o
+# loadgen's histogram (bench/hist.c) is tested on its own.
+$(B)/tests/unit/test_hist.o: CFLAGS += -Ibench
+$(B)/tests/test_hist: $(B)/bench/hist.o
 
 # The command tests share a fixture (tests/unit/cmd_fixture.c): requests run
 # as a stage runs them, replies compared byte for byte.
@@ -131,9 +134,21 @@ define run_test
 	@$(1) $(2)
 endef
 
+# ==== The load generator ======================================================
+
+# bench/loadgen.c, the tour's open-loop client (bench/README.md): a libuv
+# program like stages 3 and 4, with hiredis's reply reader and the
+# histogram of bench/hist.c. Built by `make` in every variant, so that the
+# loadgen suite (tests/stages.mk) runs it sanitized too.
+LOADGEN := $(B)/bin/loadgen
+
+$(LOADGEN): $(B)/bench/loadgen.o $(B)/bench/hist.o $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(HIREDIS_LIBS) $(UV_LIBS) -lm
+
 -include tests/stages.mk
 
-ALL_TARGETS := $(LIBCOMMON) $(STAGE_BINS) $(UNIT_BINS) $(EXTRA_TEST_BINS)
+ALL_TARGETS := $(LIBCOMMON) $(STAGE_BINS) $(LOADGEN) $(UNIT_BINS) $(EXTRA_TEST_BINS)
 
 all: $(ALL_TARGETS)
 
@@ -194,7 +209,7 @@ $(B)/bench/idle_hold: $(B)/bench/idle_hold.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@
 
-tour-bins: $(STAGE_BINS) $(BENCH_BINS)
+tour-bins: $(STAGE_BINS) $(BENCH_BINS) $(LOADGEN)
 
 TOUR_ARGS ?=
 

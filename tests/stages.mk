@@ -7,7 +7,9 @@
 
 SUITES_stage1-threads := conformance stage1_threads
 SUITES_stage2-pool := conformance stage2_pool
-SUITES_stage3-eventloop := conformance stage3_eventloop
+# loadgen (the tour's open-loop load generator) is tested against stage 3,
+# whose DEBUG SLEEP stalls every client: see tests/suites/loadgen.c.
+SUITES_stage3-eventloop := conformance stage3_eventloop loadgen
 SUITES_stage4-offload := conformance stage4_offload
 
 # ---- how suites are built and run (no need to edit below) ----
@@ -40,3 +42,6 @@ $(foreach s,$(STAGES),$(eval $(call stage_test_rules,$(s))))
 # Stage 3's suite runs one session under valgrind (nothing definitely lost):
 # install it rather than let that test skip.
 test-stage3: | $(DEPS_STAMP)-valgrind
+
+# The loadgen suite runs the loadgen built in the same variant.
+test-stage3: $(LOADGEN)

@@ -448,10 +448,21 @@ def claim_bursty_runqueue(run):
     return figs, gate(v_less(c, a), run.busy("bursty"), "")
 
 
+def answered_share(r):
+    """completed / sent of a run; when the generator was stopped at its time
+    limit before it could say (a server that never answers most of its
+    connections), the share of connections the server even held."""
+    if r.get("sent") and float(r["sent"]) > 0:
+        return float(r["completed"]) / float(r["sent"])
+    if r.get("lg_status") == "124" and r.get("held"):
+        return float(r["held"]) / float(r["connections"])
+    return None
+
+
 def claim_bursty_pool(run):
     b = run.env.get("burst_fail_b", "")
-    rows = [r for r in run.rows("bursty", server="stage2-pool-default", burst=b) if r.get("sent")]
-    shares = [float(r["completed"]) / float(r["sent"]) for r in rows if float(r["sent"]) > 0]
+    rows = run.rows("bursty", server="stage2-pool-default", burst=b)
+    shares = [x for x in (answered_share(r) for r in rows) if x is not None]
     f = Figure(shares, "", 100.0, ".0f")
     return (f"stage2-pool (default pool), B={b}: {f.text()} % of requests answered",
             v_every_run([s < 0.5 for s in shares]))
@@ -949,7 +960,7 @@ def report(out):
     counts = {v: sum(1 for c in claims if c[3][0] == v) for v in VERDICTS}
     tally = ", ".join(f"{counts[v]} {v}" for v in VERDICTS)
     head = ["# The tour: results", "",
-            f"The {e.get('set')} set, run {e.get('date')}, took {e.get('elapsed')} s "
+            f"The {e.get('set')} set, run {e.get('date')}, took {e.get('elapsed', '?')} s "
             f"(expected about {e.get('expected_seconds')} s). Servers: {e.get('servers')}.",
             f"Measurements: {e.get('measurements', '').replace(',', ' ')}. Each claim's cells ran {e.get('reps_claim')} times, "
             f"the others {e.get('reps_other')}, in a fresh random order each round.", ""]
@@ -988,7 +999,7 @@ def report(out):
         f.write("\n".join(head + body).rstrip("\n") + "\n")
     print("\n".join(head[:-1]))
     print()
-    print(f"elapsed: {e.get('elapsed')} s; summary: {os.path.join(out, 'summary.md')}")
+    print(f"elapsed: {e.get('elapsed', '?')} s; summary: {os.path.join(out, 'summary.md')}")
     if drawn:
         print("charts: " + " ".join(os.path.join(out, c + ".png") for c in drawn))
 

@@ -20,6 +20,7 @@
 #   --reps N           every cell N runs (for trying things out: the claims
 #                      need the set's own 10)
 #   --no-pin           do not pin servers and generator to separate CPUs
+#   --estimate         print the expected duration and the runs, and exit
 #
 # Load comes from bench/loadgen (open loop: bursty, reconnect, modest,
 # starvation) and redis-benchmark (closed loop: peak throughput, CPU-bound;
@@ -38,6 +39,7 @@ OUT=$HERE/results
 QUICK=0
 REPS=""
 PIN=1
+ESTIMATE_ONLY=0
 ALL_MEASUREMENTS=idle,throughput,bursty,reconnect,modest,starvation,cpu
 ONLY=$ALL_MEASUREMENTS
 SERVERS=stage1-threads,stage2-pool,stage3-eventloop,stage4-offload,redis
@@ -65,6 +67,7 @@ while [ $# -gt 0 ]; do
 	--reps) REPS=${2:?--reps needs a number}; shift ;;
 	--reps=*) REPS=${1#*=} ;;
 	--no-pin) PIN=0 ;;
+	--estimate) ESTIMATE_ONLY=1 ;;
 	-h | --help) usage 0 ;;
 	*) echo "tour: unknown argument '$1'" >&2; usage 2 >&2 ;;
 	esac
@@ -92,9 +95,9 @@ trap 'echo "tour: terminated" >&2; exit 143' TERM
 
 if [ "$QUICK" = 1 ]; then
 	SET_NAME=quick
-	REPS_CLAIM=3 REPS_OTHER=3
-	IDLE_NS="100 1000"
-	TP_REQS=20000 TP_PIPE_REQS=100000
+	REPS_CLAIM=3 REPS_OTHER=2
+	IDLE_NS="100"
+	TP_REQS=10000 TP_PIPE_REQS=50000
 	BURST_SIZES="200" BURST_SECONDS=1
 	RECONNECT_SECONDS=1
 	MODEST_CONNS="16" MODEST_SECONDS=1
@@ -104,11 +107,11 @@ else
 	SET_NAME=full
 	REPS_CLAIM=10 REPS_OTHER=5
 	IDLE_NS="100 1000 10000"
-	TP_REQS=100000 TP_PIPE_REQS=400000
+	TP_REQS=60000 TP_PIPE_REQS=300000
 	BURST_SIZES="50 200 500" BURST_SECONDS=2
 	RECONNECT_SECONDS=2
-	MODEST_CONNS="8 32" MODEST_SECONDS=2
-	STARVE_SECONDS=2
+	MODEST_CONNS="8 32" MODEST_SECONDS=1
+	STARVE_SECONDS=1
 	CPU_REQS=240
 fi
 if [ -n "$REPS" ]; then
@@ -139,6 +142,7 @@ LUA_BURN='local v = redis.call("GET", KEYS[1]) local n = tonumber(ARGV[1]) local
 STAGE2_LOAD_THREADS=64   # stage 2's pool for the load runs (>= TP_CLIENTS, >= MODEST_CONNS)
 BENCH_TIMEOUT=120        # no single redis-benchmark run may take longer
 LG_GRACE=20              # no loadgen run may take longer than its --duration plus this
+BURST_FAIL_GRACE=5       #   nor, against stage 2's default pool in the bursty run, this
 # The cells each claim rests on (bench/report.py's CLAIMS): REPS_CLAIM runs.
 IDLE_CLAIM_SERVERS="stage1-threads stage2-pool stage3-eventloop stage4-offload redis"
 TP_CLAIM_SERVERS="stage1-threads stage3-eventloop redis"
@@ -236,6 +240,8 @@ if [ "$BURST_CONNS" -gt "$N_CAP" ]; then
 	echo "tour: the fd limit ($FD_LIMIT) caps the bursty run's connections at $N_CAP instead of $BURST_CONNS" >&2
 	BURST_CONNS=$N_CAP
 fi
+# The bursty claims rest on the largest burst.
+BURST_CLAIM_B=$(echo "$BURST_SIZES" | tr ' ' '\n' | sort -n | tail -n 1)
 # Stage 2 takes at most 1,024 workers (common/opts.h): a worker for every
 # bursty connection, and a few for the tour's own INFO and PING.
 BURST_S2_THREADS=$((BURST_CONNS + 8))
@@ -245,34 +251,74 @@ N_MAX=${idle_ns[${#idle_ns[@]} - 1]}
 MAX_CLIENTS=$((N_MAX + 64))
 
 # ==== Expected duration =======================================================
-# Seconds per run, measured on the 2-core test machine: a server's start and
-# stop, plus each measurement's own time. Printed before starting.
+# Runs counted as the measurements will make them, times an estimate of the
+# seconds each takes on a quiet 2-core machine (its own duration, plus
+# starting and stopping its server and generator). Printed before starting.
 
 tour_estimate() {
-	local n_srv=${#SERVER_LIST[@]} n_claim total=0 runs nb nm n
-	count_runs() { # count_runs CLAIM-SERVERS SERVERS...: runs over all rounds
-		local claim=$1 r s c=0
-		shift
-		for r in $(seq 1 "$REPS_CLAIM"); do
-			for s in "$@"; do in_round "$r" "$claim" "$s" && c=$((c + 1)); done
-		done
-		echo "$c"
-	}
-	if want idle; then
-		n=0
-		for x in "${idle_ns[@]}"; do n=$((n + 3 + x / 2000)); done
-		total=$((total + $(count_runs "$IDLE_CLAIM_SERVERS" "${SERVER_LIST[@]}") * (2 + n)))
-	fi
-	want throughput && total=$((total + $(count_runs "$TP_CLAIM_SERVERS" "${SERVER_LIST[@]}") * (1 + 3 * (TP_REQS / 40000 + TP_PIPE_REQS / 300000 + 1))))
-	nb=$(echo "$BURST_SIZES" | wc -w)
-	want bursty && total=$((total + $(count_runs "$BURSTY_CLAIM_SERVERS" "${BURSTY_SERVERS[@]}") * nb * (BURST_SECONDS + 3)))
-	want reconnect && total=$((total + $(count_runs "$RECONNECT_CLAIM_SERVERS" "${RECONNECT_SERVERS[@]}") * (RECONNECT_SECONDS + 1)))
-	nm=$(echo "$MODEST_CONNS" | wc -w)
-	want modest && total=$((total + $(count_runs "$MODEST_CLAIM_SERVERS" "${SERVER_LIST[@]}") * nm * (MODEST_SECONDS + 1)))
-	want starvation && total=$((total + $(count_runs "$STARVE_CLAIM_SERVERS" "${SERVER_LIST[@]}") * (2 * STARVE_SECONDS + 3)))
-	want cpu && total=$((total + $(count_runs "$CPU_CLAIM_SERVERS" "${SERVER_LIST[@]}") * (1 + CPU_REQS * 6 / 1000)))
-	echo "$total"
+	local r s n b c secs=0
+	add() { secs=$(awk -v a="$secs" -v b="$1" 'BEGIN {print a + b}'); }
+	for r in $(seq 1 "$REPS_CLAIM"); do
+		if want idle; then
+			for s in "${SERVER_LIST[@]}"; do
+				in_round "$r" "$IDLE_CLAIM_SERVERS" "$s" || continue
+				add 1
+				for n in "${idle_ns[@]}"; do
+					if [ "$r" -le "$REPS_OTHER" ] || idle_claim_cell "$(idle_label_key "$s")" "$n"; then
+						add "$(awk -v n="$n" 'BEGIN {print 1.5 + n / 3000}')"
+					fi
+				done
+			done
+		fi
+		if want throughput; then
+			for s in "${SERVER_LIST[@]}"; do
+				in_round "$r" "$TP_CLAIM_SERVERS" "$s" || continue
+				add "$(awk -v a="$TP_REQS" -v b="$TP_PIPE_REQS" 'BEGIN {print 1 + 3 * (a / 60000 + b / 600000 + 0.2)}')"
+			done
+		fi
+		if want bursty; then
+			for s in "${BURSTY_SERVERS[@]}"; do
+				in_round "$r" "$BURSTY_CLAIM_SERVERS" "$s" || continue
+				for b in $BURST_SIZES; do
+					if [ "$s" = stage2-pool-default ]; then
+						[ "$b" = "$BURST_FAIL_B" ] && add $((BURST_SECONDS + 3))
+					elif [ "$r" -le "$REPS_OTHER" ] || [ "$b" = "$BURST_CLAIM_B" ]; then
+						add "$BURST_SECONDS" && add 1.5
+					fi
+				done
+			done
+		fi
+		if want reconnect; then
+			for s in "${RECONNECT_SERVERS[@]}"; do
+				in_round "$r" "$RECONNECT_CLAIM_SERVERS" "$s" && add $((RECONNECT_SECONDS + 1))
+			done
+		fi
+		if want modest; then
+			for s in "${SERVER_LIST[@]}"; do
+				in_round "$r" "$MODEST_CLAIM_SERVERS" "$s" || continue
+				for c in $MODEST_CONNS; do add $((MODEST_SECONDS + 1)); done
+			done
+		fi
+		if want starvation; then
+			for s in "${SERVER_LIST[@]}"; do
+				in_round "$r" "$STARVE_CLAIM_SERVERS" "$s" && add $((2 * STARVE_SECONDS + 2))
+			done
+		fi
+		if want cpu; then
+			for s in "${SERVER_LIST[@]}"; do
+				in_round "$r" "$CPU_CLAIM_SERVERS" "$s" && add "$(awk -v n="$CPU_REQS" 'BEGIN {print 1 + n * 0.005}')"
+			done
+		fi
+	done
+	awk -v s="$secs" 'BEGIN {printf "%d", s + 0.5}'
 }
+
+if [ "$ESTIMATE_ONLY" = 1 ]; then
+	e=$(tour_estimate)
+	echo "the $SET_NAME set: ${ONLY//,/, } on ${SERVER_LIST[*]}: each claim's cell $REPS_CLAIM runs, the others $REPS_OTHER"
+	echo "expected duration: about $e s ($(((e + 59) / 60)) min) on a quiet 2-core machine"
+	exit 0
+fi
 
 # ==== Results directory =====================================================
 
@@ -298,7 +344,7 @@ ESTIMATE=$(tour_estimate)
 		BURST_CONNS BURST_SIZES BURST_EVERY_MS BURST_SECONDS BURST_FAIL_B BURST_S2_THREADS BURST_COMMAND \
 		RECONNECT_RATE RECONNECT_REQUESTS RECONNECT_SECONDS MODEST_CONNS MODEST_RATE MODEST_SECONDS \
 		STARVE_SLEEP STARVE_RATE STARVE_CONNS STARVE_SECONDS CPU_CLIENTS CPU_REQS DIGEST_ROUNDS \
-		DIGEST_VALUE_BYTES LUA_ROUNDS STAGE2_LOAD_THREADS; do
+		DIGEST_VALUE_BYTES LUA_ROUNDS STAGE2_LOAD_THREADS LG_GRACE BURST_FAIL_GRACE; do
 		echo "$(echo "$v" | tr "[:upper:]" "[:lower:]")=${!v}"
 	done
 	echo "server_cpus=${SERVER_CPUS:-not pinned}"

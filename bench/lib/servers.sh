@@ -142,6 +142,29 @@ in_round() {
 	esac
 }
 
+# ==== redis-benchmark =========================================================
+
+# bench PORT RAWFILE ARGS...: one redis-benchmark run with --csv; its output
+# goes to RAWFILE. Returns 0, or non-zero when it failed or timed out.
+bench() {
+	local port=$1 raw=$2 rc=0
+	shift 2
+	bounded "$BENCH_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" --csv "$@" \
+		>"$raw" 2>>"$LOGS/redis-benchmark.log" || rc=$?
+	return "$rc"
+}
+
+# Reads redis-benchmark CSV rows (after the header) as
+# "rps avg min p50 p95 p99 max" for the test named $2 (any test when empty).
+# Fields are taken from the right: a test name may contain commas.
+bench_fields() {
+	tr -d '"' <"$1" | awk -F, -v want="$2" 'NR > 1 && NF >= 8 {
+		name = $1; for (i = 2; i <= NF - 7; i++) name = name "," $i
+		if (want == "" || name == want)
+			print $(NF-6), $(NF-5), $(NF-4), $(NF-3), $(NF-2), $(NF-1), $NF
+	}'
+}
+
 # ==== The load generator ======================================================
 
 # lg_start RAW ERR ARGS...: starts bench/loadgen (pinned to LG_CPUS for the

@@ -46,6 +46,14 @@ stop_idle() {
 
 idle_label_key() { if [ "$1" = stage2-pool ]; then echo stage2-pool-default; else echo "$1"; fi; }
 
+idle_claim_cell() { # idle_claim_cell KEY N
+	if [ "$1" = stage2-pool-default ]; then
+		[ "$2" = "${idle_ns[0]}" ]
+	else
+		[ "$2" = "${idle_ns[${#idle_ns[@]} - 1]}" ]
+	fi
+}
+
 idle_one() { # idle_one SERVER ROUND: one server's run, every N
 	local s=$1 round=$2 key pid port base rss0 n held rss vsz thr per hpid check tool note log
 	key=$(idle_label_key "$s")
@@ -56,10 +64,9 @@ idle_one() { # idle_one SERVER ROUND: one server's run, every N
 	base=$(fd_count "$pid")
 	read -r rss0 _ _ < <(proc_status "$pid")
 	for n in "${idle_ns[@]}"; do
-		# The claims rest on the smallest and the largest N; the N between
-		# them run REPS_OTHER rounds only.
-		if [ "$round" -gt "$REPS_OTHER" ] && [ "$n" != "${idle_ns[0]}" ] &&
-			[ "$n" != "${idle_ns[${#idle_ns[@]} - 1]}" ]; then
+		# The claims rest on stage 2's smallest N and everybody else's
+		# largest: the other cells run REPS_OTHER rounds only.
+		if [ "$round" -gt "$REPS_OTHER" ] && ! idle_claim_cell "$key" "$n"; then
 			continue
 		fi
 		hpid="" tool="redis-benchmark -I" note=""
@@ -68,7 +75,7 @@ idle_one() { # idle_one SERVER ROUND: one server's run, every N
 		hpid=$!
 		track "$hpid"
 		held=$(wait_held "$pid" "$base" "$n" $((n / 200 + 20)))
-		sleep 1 # let threads and allocations settle
+		sleep 0.5 # let threads and allocations settle
 		if ! kill -0 "$hpid" 2>/dev/null; then
 			# redis-benchmark -I exits at the first error reply (a server
 			# refusing clients), dropping every connection.
@@ -82,7 +89,7 @@ idle_one() { # idle_one SERVER ROUND: one server's run, every N
 				hpid=$!
 				track "$hpid"
 				held=$(wait_held "$pid" "$base" "$n" $((n / 200 + 20)))
-				sleep 1
+				sleep 0.5
 				note="$note; held by bench/idle_hold instead: $(tail -n 1 "$log" | tr -d ',')"
 			else
 				note="$note; bench/idle_hold not built: nothing held"
@@ -95,7 +102,13 @@ idle_one() { # idle_one SERVER ROUND: one server's run, every N
 		[ "$held" -gt 0 ] && per=$(((rss - rss0) * 1024 / held))
 		echo "$key,$round,$n,$held,$rss0,$rss,$vsz,$thr,$per,$check,$tool,$note" >>"$OUT/idle.csv"
 		progress "idle round $round  $key  N=$n: holds $held, RSS $((rss / 1024)) MiB, $thr thread(s), ${per:--} B/conn, active client served: ${check%%,*}"
-		if [ -n "$hpid" ]; then stop_idle "$hpid" "$pid" "$base"; fi
+		# (after the last N the server is stopped anyway: no need to wait
+		# for it to close every connection first)
+		if [ -n "$hpid" ] && [ "$n" = "${idle_ns[${#idle_ns[@]} - 1]}" ]; then
+			stop_tracked "$hpid"
+		elif [ -n "$hpid" ]; then
+			stop_idle "$hpid" "$pid" "$base"
+		fi
 	done
 	stop_server "$key"
 }

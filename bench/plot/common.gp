@@ -1,6 +1,6 @@
 # The look shared by the tour's charts; each chart script loads it first.
 #
-# From report.sh, through gnuplot -e: term (pngcairo or png), gp (this
+# From report.py, through gnuplot -e: term (pngcairo or png), gp (this
 # folder), dir (the chart data), out (the PNG file), ncol and nrows (the
 # data file's columns, the first being the row label, and data rows),
 # pipe (the pipelined runs' depth), s2threads (stage 2's pool in the load

@@ -254,63 +254,48 @@ MAX_CLIENTS=$((N_MAX + 64))
 # Runs counted as the measurements will make them, times an estimate of the
 # seconds each takes on a quiet 2-core machine (its own duration, plus
 # starting and stopping its server and generator). Printed before starting.
+# In tenths of a second, in bash's own arithmetic: this runs before anything.
 
 tour_estimate() {
-	local r s n b c secs=0
-	add() { secs=$(awk -v a="$secs" -v b="$1" 'BEGIN {print a + b}'); }
+	local r s n b c t=0 tp cpu
+	tp=$((10 + 3 * (TP_REQS / 6000 + TP_PIPE_REQS / 60000 + 2)))
+	cpu=$((10 + CPU_REQS / 20))
 	for r in $(seq 1 "$REPS_CLAIM"); do
-		if want idle; then
-			for s in "${SERVER_LIST[@]}"; do
-				in_round "$r" "$IDLE_CLAIM_SERVERS" "$s" || continue
-				add 1
+		for s in "${SERVER_LIST[@]}"; do
+			if want idle && in_round "$r" "$IDLE_CLAIM_SERVERS" "$s"; then
+				t=$((t + 10))
 				for n in "${idle_ns[@]}"; do
 					if [ "$r" -le "$REPS_OTHER" ] || idle_claim_cell "$(idle_label_key "$s")" "$n"; then
-						add "$(awk -v n="$n" 'BEGIN {print 1.5 + n / 3000}')"
+						t=$((t + 15 + n / 300))
 					fi
 				done
-			done
-		fi
-		if want throughput; then
-			for s in "${SERVER_LIST[@]}"; do
-				in_round "$r" "$TP_CLAIM_SERVERS" "$s" || continue
-				add "$(awk -v a="$TP_REQS" -v b="$TP_PIPE_REQS" 'BEGIN {print 1 + 3 * (a / 60000 + b / 600000 + 0.2)}')"
-			done
-		fi
+			fi
+			want throughput && in_round "$r" "$TP_CLAIM_SERVERS" "$s" && t=$((t + tp))
+			if want modest && in_round "$r" "$MODEST_CLAIM_SERVERS" "$s"; then
+				for c in $MODEST_CONNS; do t=$((t + 10 * MODEST_SECONDS + 10)); done
+			fi
+			want starvation && in_round "$r" "$STARVE_CLAIM_SERVERS" "$s" && t=$((t + 20 * STARVE_SECONDS + 20))
+			want cpu && in_round "$r" "$CPU_CLAIM_SERVERS" "$s" && t=$((t + cpu))
+		done
 		if want bursty; then
 			for s in "${BURSTY_SERVERS[@]}"; do
 				in_round "$r" "$BURSTY_CLAIM_SERVERS" "$s" || continue
 				for b in $BURST_SIZES; do
 					if [ "$s" = stage2-pool-default ]; then
-						[ "$b" = "$BURST_FAIL_B" ] && add $((BURST_SECONDS + 3))
+						[ "$b" = "$BURST_FAIL_B" ] && t=$((t + 10 * BURST_SECONDS + 30))
 					elif [ "$r" -le "$REPS_OTHER" ] || [ "$b" = "$BURST_CLAIM_B" ]; then
-						add "$BURST_SECONDS" && add 1.5
+						t=$((t + 10 * BURST_SECONDS + 15))
 					fi
 				done
 			done
 		fi
 		if want reconnect; then
 			for s in "${RECONNECT_SERVERS[@]}"; do
-				in_round "$r" "$RECONNECT_CLAIM_SERVERS" "$s" && add $((RECONNECT_SECONDS + 1))
-			done
-		fi
-		if want modest; then
-			for s in "${SERVER_LIST[@]}"; do
-				in_round "$r" "$MODEST_CLAIM_SERVERS" "$s" || continue
-				for c in $MODEST_CONNS; do add $((MODEST_SECONDS + 1)); done
-			done
-		fi
-		if want starvation; then
-			for s in "${SERVER_LIST[@]}"; do
-				in_round "$r" "$STARVE_CLAIM_SERVERS" "$s" && add $((2 * STARVE_SECONDS + 2))
-			done
-		fi
-		if want cpu; then
-			for s in "${SERVER_LIST[@]}"; do
-				in_round "$r" "$CPU_CLAIM_SERVERS" "$s" && add "$(awk -v n="$CPU_REQS" 'BEGIN {print 1 + n * 0.005}')"
+				in_round "$r" "$RECONNECT_CLAIM_SERVERS" "$s" && t=$((t + 10 * RECONNECT_SECONDS + 10))
 			done
 		fi
 	done
-	awk -v s="$secs" 'BEGIN {printf "%d", s + 0.5}'
+	echo $(((t + 5) / 10))
 }
 
 if [ "$ESTIMATE_ONLY" = 1 ]; then

@@ -967,8 +967,8 @@ def report(out):
     if e.get("redis_note"):
         head += [f"**{e['redis_note']}.**", ""]
     if e.get("set") == "quick":
-        head += ["**The quick set runs every cell 3 times: it exercises the machinery, too few runs for a",
-                 "95% interval, so its verdicts are inconclusive. `make tour` gives the verdicts.**", ""]
+        head += ["**The quick set runs each cell 2 or 3 times: it exercises the machinery, too few runs for",
+                 "a 95% interval, so its verdicts are inconclusive. `make tour` gives the verdicts.**", ""]
     head += ["## Claims", "",
              "One row per claim the tutorial makes (TUTORIAL.md marks each with its id). Figures are",
              "medians over runs with their 95% interval; a difference holds only when the intervals",

@@ -202,10 +202,14 @@ lg_run() {
 LG_FIELDS="sent completed errors p50_us p90_us p99_us p999_us max_us late max_late_us"
 LG_HEADER="sent,completed,errors,p50_us,p90_us,p99_us,p999_us,max_us,late,max_late_us,lg_status"
 
-# lg_csv RAW STATUS: the generator's last line as CSV fields, in
+# lg_line RAW: the generator's result line ("sent=N completed=N ..."): the
+# last such line of its output RAW, or of its errors (RAW's .err).
+lg_line() { cat "$1" "${1%.out}.err" 2>/dev/null | grep -E '(^| )sent=[0-9]' | tail -n 1 || true; }
+
+# lg_csv RAW STATUS: the generator's result line as CSV fields, in
 # LG_HEADER's order (empty where a field is missing), then its exit status.
 lg_csv() {
-	tail -n 1 "$1" 2>/dev/null | awk -v want="$LG_FIELDS" -v rc="$2" '{
+	lg_line "$1" | awk -v want="$LG_FIELDS" -v rc="$2" '{
 		for (i = 1; i <= NF; i++) { k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v); f[k] = v }
 	} END {
 		n = split(want, w, " "); line = ""

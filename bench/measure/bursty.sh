@@ -49,7 +49,7 @@ bursty_one() { # bursty_one KEY B ROUND
 	stop_server "$key"
 	echo "$key,$b,$BURST_EVERY_MS,$BURST_CONNS,$BURST_SECONDS,$round,$held,$t0,$s0,$t1,$s1,$(lg_csv "$f.out" "$rc"),${SERVER_CPUS:-none},${LG_CPUS:-none}" |
 		tr ' ' ',' >>"$OUT/bursty.csv"
-	progress "bursty round $round  $key  B=$b: $(tail -n 1 "$f.out" 2>/dev/null | cut -c1-120) (exit $rc)"
+	progress "bursty round $round  $key  B=$b: $(lg_line "$f.out" | cut -c1-120) (exit $rc)"
 }
 
 measure_bursty() {

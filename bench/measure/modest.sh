@@ -13,7 +13,7 @@ modest_one() { # modest_one KEY CONNECTIONS ROUND
 		--duration "$MODEST_SECONDS" --command "$BURST_COMMAND" || rc=$?
 	stop_server "$key"
 	echo "$key,$c,$MODEST_RATE,$MODEST_SECONDS,$round,$(lg_csv "$f.out" "$rc"),${SERVER_CPUS:-none},${LG_CPUS:-none}" >>"$OUT/modest.csv"
-	progress "modest round $round  $key  C=$c: $(tail -n 1 "$f.out" 2>/dev/null | cut -c1-120) (exit $rc)"
+	progress "modest round $round  $key  C=$c: $(lg_line "$f.out" | cut -c1-120) (exit $rc)"
 }
 
 measure_modest() {

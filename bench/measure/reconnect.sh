@@ -14,7 +14,7 @@ reconnect_one() { # reconnect_one KEY ROUND
 		--requests-per-session "$RECONNECT_REQUESTS" --duration "$RECONNECT_SECONDS" --command "$BURST_COMMAND" || rc=$?
 	stop_server "$key"
 	echo "$key,$RECONNECT_RATE,$RECONNECT_REQUESTS,$RECONNECT_SECONDS,$round,$(lg_csv "$f.out" "$rc"),${SERVER_CPUS:-none},${LG_CPUS:-none}" >>"$OUT/reconnect.csv"
-	progress "reconnect round $round  $key: $(tail -n 1 "$f.out" 2>/dev/null | cut -c1-120) (exit $rc)"
+	progress "reconnect round $round  $key: $(lg_line "$f.out" | cut -c1-120) (exit $rc)"
 }
 
 measure_reconnect() {

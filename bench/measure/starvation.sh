@@ -34,7 +34,7 @@ starvation_one() { # starvation_one KEY ROUND
 	progress "starvation round $round  $key: without $(lg_p99 "$f-baseline.out"), with the sleeper $(lg_p99 "$f-sleeping.out") (p99)"
 }
 
-lg_p99() { tail -n 1 "$1" 2>/dev/null | tr ' ' '\n' | awk -F= '$1 == "p99_us" {printf "%.3f ms", $2 / 1000; f = 1} END {if (!f) printf "-"}'; }
+lg_p99() { lg_line "$1" | tr ' ' '\n' | awk -F= '$1 == "p99_us" {printf "%.3f ms", $2 / 1000; f = 1} END {if (!f) printf "-"}'; }
 
 measure_starvation() {
 	local round s

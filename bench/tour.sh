@@ -141,6 +141,7 @@ LUA_ROUNDS=30
 LUA_BURN='local v = redis.call("GET", KEYS[1]) local n = tonumber(ARGV[1]) local h = 0 local r = 0 while r < n do local i = 1 while i <= #v do h = (h * 31 + string.byte(v, i)) % 4294967296 i = i + 1 end r = r + 1 end return h'
 STAGE2_LOAD_THREADS=64   # stage 2's pool for the load runs (>= TP_CLIENTS, >= MODEST_CONNS)
 BENCH_TIMEOUT=120        # no single redis-benchmark run may take longer
+LG_DRAIN=2               # loadgen waits this long for the last replies after its schedule
 LG_GRACE=20              # no loadgen run may take longer than its --duration plus this
 BURST_FAIL_GRACE=5       #   nor, against stage 2's default pool in the bursty run, this
 # The cells each claim rests on (bench/report.py's CLAIMS): REPS_CLAIM runs.
@@ -329,7 +330,7 @@ ESTIMATE=$(tour_estimate)
 		BURST_CONNS BURST_SIZES BURST_EVERY_MS BURST_SECONDS BURST_FAIL_B BURST_S2_THREADS BURST_COMMAND \
 		RECONNECT_RATE RECONNECT_REQUESTS RECONNECT_SECONDS MODEST_CONNS MODEST_RATE MODEST_SECONDS \
 		STARVE_SLEEP STARVE_RATE STARVE_CONNS STARVE_SECONDS CPU_CLIENTS CPU_REQS DIGEST_ROUNDS \
-		DIGEST_VALUE_BYTES LUA_ROUNDS STAGE2_LOAD_THREADS LG_GRACE BURST_FAIL_GRACE; do
+		DIGEST_VALUE_BYTES LUA_ROUNDS STAGE2_LOAD_THREADS LG_DRAIN LG_GRACE BURST_FAIL_GRACE; do
 		echo "$(echo "$v" | tr "[:upper:]" "[:lower:]")=${!v}"
 	done
 	echo "server_cpus=${SERVER_CPUS:-not pinned}"

@@ -169,7 +169,8 @@ bench_fields() {
 
 # lg_start RAW ERR ARGS...: starts bench/loadgen (pinned to LG_CPUS for the
 # latency runs) in the background, its output to RAW and ERR; sets LG_PID.
-# The run's time limit is its --duration plus LG_GRACE seconds.
+# After the schedule it waits LG_DRAIN seconds for the last replies; the
+# run's time limit is its --duration plus LG_GRACE seconds.
 LG_PID=""
 lg_start() {
 	local raw=$1 err=$2 dur=1 a prev=""
@@ -179,7 +180,7 @@ lg_start() {
 		prev=$a
 	done
 	(pinned "$LG_CPUS" timeout "$(awk -v d="$dur" -v g="$LG_GRACE" 'BEGIN {print int(d + g + 0.999)}')" \
-		"$LOADGEN_BIN" --seed "$((RANDOM * 32768 + RANDOM))" "$@") >"$raw" 2>"$err" &
+		"$LOADGEN_BIN" --seed "$((RANDOM * 32768 + RANDOM))" --drain "$LG_DRAIN" "$@") >"$raw" 2>"$err" &
 	LG_PID=$!
 	track "$LG_PID"
 }

@@ -17,7 +17,7 @@
 # most connections are never served: that row is a failure, not a latency.
 
 bursty_one() { # bursty_one KEY B ROUND
-	local key=$1 b=$2 round=$3 raw=$OUT/raw/bursty pid port base held rc=0 s s0 s1 t0 t1 f
+	local key=$1 b=$2 round=$3 raw=$OUT/raw/bursty pid port base held rc=0 s s0 s1 t0 f
 	# Most of the default pool's connections are never answered: the
 	# generator is not kept waiting for them long after the schedule.
 	local LG_GRACE=$LG_GRACE
@@ -31,23 +31,23 @@ bursty_one() { # bursty_one KEY B ROUND
 	# The mechanism counters start once every connection is up (or the
 	# server stops taking more: stage 2's default pool refuses the rest).
 	held=$(wait_held "$pid" "$base" "$BURST_CONNS" 10)
-	t0=$(date +%s.%N)
 	s0=$(sched_snapshot "$pid")
+	t0=${s0%% *}
 	# ...and end with the schedule, before the generator closes its
 	# connections (stage 1's threads exit with them, and their counters
 	# with the threads): sampled every 0.25 s, the last sample kept that
 	# still has every thread of the first.
-	t1=$t0 s1=$s0
+	s1=$s0
 	while kill -0 "$LG_PID" 2>/dev/null &&
 		awk -v a="$t0" -v b="$(date +%s.%N)" -v d="$BURST_SECONDS" 'BEGIN { exit !(b - a < d - 0.35) }'; do
-		sleep 0.25
+		sleep 0.2
 		s=$(sched_snapshot "$pid")
 		[ "${s##* }" -ge "${s0##* }" ] || break
-		s1=$s t1=$(date +%s.%N)
+		s1=$s
 	done
 	lg_wait || rc=$?
 	stop_server "$key"
-	echo "$key,$b,$BURST_EVERY_MS,$BURST_CONNS,$BURST_SECONDS,$round,$held,$t0,$s0,$t1,$s1,$(lg_csv "$f.out" "$rc"),${SERVER_CPUS:-none},${LG_CPUS:-none}" |
+	echo "$key,$b,$BURST_EVERY_MS,$BURST_CONNS,$BURST_SECONDS,$round,$held,$s0,$s1,$(lg_csv "$f.out" "$rc"),${SERVER_CPUS:-none},${LG_CPUS:-none}" |
 		tr ' ' ',' >>"$OUT/bursty.csv"
 	progress "bursty round $round  $key  B=$b: $(lg_line "$f.out" | cut -c1-120) (exit $rc)"
 }

@@ -499,8 +499,8 @@ def claim_bursty_pool(run):
     b = run.env.get("burst_fail_b", "")
     rows = run.rows("bursty", server="stage2-pool-default", burst=b)
     shares = [x for x in (answered_share(r) for r in rows) if x is not None]
-    f = Figure(shares, "", 100.0, ".0f")
-    return (f"stage2-pool (default pool), B={b}: {f.text()} % of requests answered",
+    f = Figure(shares, "%", 100.0, ".0f")
+    return (f"stage2-pool (default pool), B={b}: requests answered {f.text()}",
             v_every_run([s < 0.5 for s in shares]))
 
 

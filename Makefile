@@ -8,7 +8,7 @@
 #   make test SANITIZE=thread     the same under TSan         (build/tsan/)
 #   make lint                 layout rules (scripts/check-layout.sh), clang-format, cppcheck
 #   make tour                 the benchmark tour: every stage next to Redis (bench/results/)
-#   make tour QUICK=1         its reduced set, about a minute (run by .ci/run)
+#   make tour QUICK=1         its reduced set, under 4 minutes (run by make test-docs)
 #   make fuzz                 libFuzzer on the RESP parser (FUZZ_SECONDS=60)
 #   make diff-A-B             the port from stage A to stage B, e.g. make diff-2-3
 #   make diffs / check-diffs  write / check the committed stage diffs (docs/diffs/)
@@ -199,8 +199,9 @@ fuzz: $(FUZZ_BIN)
 # ==== The tour ================================================================
 
 # bench/tour.sh measures the release build whatever SANITIZE says: it builds
-# the stages and its idle-connection holder in build/release/, installs what
-# it needs once (scripts/deps.sh tour), runs, and writes bench/results/.
+# the stages, its load generator and its idle-connection holder in
+# build/release/, installs what it needs once (scripts/deps.sh tour), runs,
+# and writes TOUR_OUT (bench/results/; make test-docs sets build/docs/tour).
 # QUICK=1 runs the reduced set; TOUR_ARGS passes more options, e.g.
 # TOUR_ARGS="--only idle --servers stage3,redis" (bench/README.md).
 BENCH_BINS := $(B)/bench/idle_hold
@@ -212,11 +213,13 @@ $(B)/bench/idle_hold: $(B)/bench/idle_hold.o
 tour-bins: $(STAGE_BINS) $(BENCH_BINS) $(LOADGEN)
 
 TOUR_ARGS ?=
+TOUR_OUT ?= bench/results
 
 tour: | $(DEPS_STAMP)-tour
 	@$(MAKE) --no-print-directory SANITIZE= tour-bins
 	bash bench/tour.sh $(if $(filter-out 0,$(QUICK)),--quick) --bin-dir build/release/bin \
-	  --hold-bin build/release/bench/idle_hold $(TOUR_ARGS)
+	  --hold-bin build/release/bench/idle_hold --loadgen-bin build/release/bin/loadgen \
+	  --out $(TOUR_OUT) $(TOUR_ARGS)
 
 # ==== Diffs between stages ===================================================
 

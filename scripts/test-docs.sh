@@ -14,11 +14,29 @@
 # block, as a README should, without output; cram cannot run those, so this
 # script runs each line of README.md's sh blocks itself and requires exit
 # status 0. `make tour` runs its quick set here (QUICK=1): the full set takes
-# minutes and measures the same things.
+# half an hour and measures the same things. It writes to build/docs/tour
+# (TOUR_OUT), never over a reader's bench/results/.
+#
+# The claims: TUTORIAL.md (and bench/README.md) mark each claim where they
+# make it, [claim ID: VERDICT]. bench/report.py --check requires every id
+# marked to be in bench/reference/summary.md's claims table with that
+# verdict, every claim of the table to be marked, the table to have its
+# columns and only the verdicts holds / contradicted / inconclusive, and
+# its ids to be report.py's own; and the quick run's table the same shape.
+# That check compares no numbers. Chapter 5's console blocks show the
+# reference run's figures, and cram compares those with bench/reference/ as
+# committed: `bench/report.py --refresh-tutorial TUTORIAL.md` rewrites them
+# after a new reference run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export QUICK=1
+export TOUR_OUT=build/docs/tour
+mkdir -p build/docs
+
+echo "==== claims: TUTORIAL.md and bench/README.md against bench/reference/summary.md"
+python3 bench/report.py --self-test
+python3 bench/report.py --check bench/reference/summary.md --markers TUTORIAL.md bench/README.md
 # Run the commands as a reader would, from a shell, not as a make sub-process
 # (which would make every `make` print "Entering directory").
 unset MAKELEVEL MAKEFLAGS MFLAGS
@@ -35,13 +53,13 @@ while IFS= read -r command; do
 	fi
 	tail -n 3 build/readme-command.log
 done <build/readme-commands.sh
+python3 bench/report.py --check "$TOUR_OUT/summary.md"
 
 echo "==== TUTORIAL.md"
 # Only the console blocks (and the hidden set-up in HTML comments) are the
 # session; the prose around them must not be mistaken for expected output,
 # so they are copied, in order, into a cram test of their own. Its line
 # numbers in a failure report point into build/docs/TUTORIAL.t.
-mkdir -p build/docs
 {
 	echo "The console blocks of TUTORIAL.md, in order (made by scripts/test-docs.sh)."
 	echo "  \$ cd '$PWD'"

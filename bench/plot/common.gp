@@ -1,10 +1,12 @@
 # The look shared by the tour's charts; each chart script loads it first.
 #
-# From report.sh, through gnuplot -e: term (pngcairo or png), gp (this
+# From report.py, through gnuplot -e: term (pngcairo or png), gp (this
 # folder), dir (the chart data), out (the PNG file), ncol and nrows (the
 # data file's columns, the first being the row label, and data rows),
 # pipe (the pipelined runs' depth), s2threads (stage 2's pool in the load
-# runs), sleep_s (the starvation run's sleep).
+# runs), s2wide (stage 2's pool in the bursty runs), conns and every (the
+# bursty runs' connections and burst period), sleep_s (the starvation
+# run's sleep).
 #
 # Charts are grouped bars drawn as boxes at computed positions rather than
 # with gnuplot's histogram style, so that each bar's value label can be

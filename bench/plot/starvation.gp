@@ -1,7 +1,7 @@
 # PING latency while another client runs DEBUG SLEEP in a loop, by server.
 load gp.'/common.gp'
 f = dir.'/starvation.dat'
-set title sprintf("Starvation: PING latency while another client runs DEBUG SLEEP %g in a loop\n(one PING at a time; lower is better)\n%s", sleep_s, star)
+set title sprintf("Starvation: PING latency while another client runs DEBUG SLEEP %g in a loop\n(bench/loadgen, open loop, latency from the scheduled time; median of the runs; lower is better)\n%s", sleep_s, star)
 set xlabel 'server'
 set ylabel 'PING latency (milliseconds, log scale)'
 set logscale y

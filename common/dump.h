@@ -81,7 +81,10 @@ typedef struct dump_lock {
     int fd; /* the open lock file, -1 when not held */
 } dump_lock_t;
 
-#define DUMP_LOCK_INIT {-1}
+#define DUMP_LOCK_INIT                                                                             \
+    {                                                                                              \
+        -1                                                                                         \
+    }
 
 /*
  * Makes this process the one server of the dump at path: takes an

@@ -1238,7 +1238,7 @@ static void test_stale_temporaries_removed(void)
     int fd = CONNECT(srv.port);
     EXPECT_REPLY(fd, "DBSIZE\r\n", ":0\r\n"); /* no dump yet: an empty start */
     close(fd);
-    CU_ASSERT_EQUAL(server_stop(&srv, SIGTERM, EXPECT_STOP_TIMEOUT_MS), 0);
+    STOP_SERVER(&srv);
 
     struct stat st;
     for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++) {

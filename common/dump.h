@@ -7,23 +7,47 @@
 #include <stddef.h>
 
 /*
- * The dump file: the whole store as RESP "SET key value" commands, one per
- * key, so `redis-cli --pipe < dump.resp` can replay it into any server.
+ * The dump file: the whole store as RESP commands, framed by a header and
+ * a trailer that are harmless commands too, so that
+ * `redis-cli --pipe < dump.resp` still replays it into any server:
+ *
+ *     *2 ECHO "staged-ports dump v1"                      the header: magic, version
+ *     *3 SET <key> <value>                                one per key, any order
+ *     *2 ECHO "staged-ports dump end keys=<n> crc64=<h>"  the trailer
+ *
+ * (each element a bulk string, "$<len>\r\n<bytes>\r\n"). <n> is the number
+ * of SET commands in decimal, <h> the CRC-64/XZ (crc64.h) of every byte
+ * before the trailer, header included, in 16 lowercase hex digits.
+ * dump_load() accepts exactly what dump_serialize() writes and nothing
+ * else: no inline commands, no lowercase "set", no blank lines, no second
+ * SET of a key, nothing after the trailer.
  *
  * Saving is split in two so that a stage can choose where each half runs:
  * dump_serialize() reads the store (hold its lock), dump_write_file() does
  * the slow file I/O on bytes the store no longer owns (hold nothing).
+ *
+ * A server owns its dump for its whole life through dump_open(): a lock
+ * that refuses a second server on the same file, then the removal of what
+ * an interrupted save left behind, then the load.
  */
 
-/* Appends every entry of s to out as "*3\r\n$3\r\nSET\r\n$<klen>\r\n<key>\r\n
- * $<vlen>\r\n<value>\r\n". */
+/* The header, byte for byte. */
+#define DUMP_HEADER "*2\r\n$4\r\nECHO\r\n$20\r\nstaged-ports dump v1\r\n"
+
+/* ==== Saving ============================================================= */
+
+/* Appends the dump of s to out: the header, one SET command per entry,
+ * the trailer. What was in out before stays in front, outside the
+ * checksum. */
 void dump_serialize(const store_t *s, buf_t *out);
 
 /*
  * Replaces the file at path with data[0..len), atomically: writes a
- * temporary file in the same directory, fsyncs it, renames it over path and
- * fsyncs the directory. A crash, a kill or a failed write at any point
- * leaves either the old file or the new one, never a torn one.
+ * temporary file "<path>.tmp-XXXXXX" in the same directory, fsyncs it,
+ * renames it over path and fsyncs the directory. A crash, a kill or a
+ * failed write at any point leaves either the old file or the new one,
+ * never a torn one (and, after a crash, maybe the temporary file, which
+ * dump_remove_stale() removes at the next start).
  * Returns 0, or a negative errno. A failure before the rename leaves the
  * old file untouched and removes the temporary file; a failure of the
  * final directory fsync is reported too, although the new file is then
@@ -34,16 +58,70 @@ int dump_write_file(const char *path, const void *data, size_t len);
 /* dump_serialize() then dump_write_file(). */
 int dump_save(const store_t *s, const char *path);
 
+/* ==== Loading ============================================================ */
+
 /*
  * Loads the dump at path into a new store.
  *
  * Returns 0 and sets *out; -ENOENT when there is no file at path (the
  * caller starts empty); another negative errno when the file cannot be read;
- * -EBADMSG when the file is corrupt (a protocol error, a truncated last
- * command, or a command that is not SET key value), with a description
- * naming the byte offset written to err[0..errlen). A corrupt file is
- * refused whole: the caller never sees half of it.
+ * -EBADMSG when the file is not exactly what dump_serialize() writes. Every
+ * failure writes a message that starts with path to err[0..errlen) (err may
+ * be NULL). For -EBADMSG it is either "<path>: corrupt at byte <offset>:
+ * expected <what belongs there>, found <what is there>" or, when every
+ * byte parses but the checksum does not match, "<path>: checksum mismatch:
+ * ..." with both the checksum the trailer states and the one computed.
+ * A corrupt file is refused whole: the caller never sees half of it.
  */
 int dump_load(const char *path, store_t **out, char *err, size_t errlen);
+
+/* ==== Owning the dump ===================================================== */
+
+typedef struct dump_lock {
+    int fd; /* the open lock file, -1 when not held */
+} dump_lock_t;
+
+#define DUMP_LOCK_INIT                                                                             \
+    {                                                                                              \
+        -1                                                                                         \
+    }
+
+/*
+ * Makes this process the one server of the dump at path: takes an
+ * exclusive flock(2) on "<path>.lock" (created, mode 0600, if missing, and
+ * never deleted) and writes the process id into it. The lock lasts until
+ * dump_unlock() or the end of the process, a crash included.
+ * Returns 0; -EBUSY when another process holds it, or this one through
+ * another dump_lock_t (flock locks belong to open files, not processes);
+ * another negative errno when the lock file cannot be opened or locked.
+ * On failure err gets a message naming path.
+ */
+int dump_lock(dump_lock_t *lock, const char *path, char *err, size_t errlen);
+
+/* Releases a lock taken by dump_lock(); does nothing when none is held.
+ * The lock file stays. */
+void dump_unlock(dump_lock_t *lock);
+
+/*
+ * Removes what a dump_write_file() cut short by a crash left next to path:
+ * regular files named "<file name of path>.tmp-" followed by exactly six
+ * letters or digits (mkostemp()'s pattern), in path's directory. Nothing
+ * else is touched: not other names, not directories, not symbolic links.
+ * The caller must hold the lock (lock, from dump_lock()): only then is no
+ * SAVE of another server writing one of these files. Logs each removal.
+ * Returns how many were removed, or a negative errno (err says why) when
+ * the directory cannot be read or a file cannot be removed.
+ */
+int dump_remove_stale(const dump_lock_t *lock, const char *path, char *err, size_t errlen);
+
+/*
+ * What a server does with its dump at start: dump_lock(),
+ * dump_remove_stale(), dump_load(). Returns 0 with the lock held and *out
+ * set to the loaded store, or to NULL when there is no dump yet; or a
+ * negative errno with the lock released and a message naming path in err.
+ * The caller keeps the lock until it has written its last dump, then calls
+ * dump_unlock().
+ */
+int dump_open(const char *path, dump_lock_t *lock, store_t **out, char *err, size_t errlen);
 
 #endif /* DUMP_H */

@@ -475,24 +475,23 @@ static int setup_signals(void)
     return fd < 0 ? -errno : fd;
 }
 
-static int load_dump(server_t *srv)
+/* Takes the dump's lock, which main() holds until it returns, so that a
+ * second server on the same file is refused; removes what an interrupted
+ * SAVE left; loads the dump. A damaged dump stops the start. */
+static int load_dump(server_t *srv, dump_lock_t *lock)
 {
-    char err[256];
+    char err[512];
     store_t *loaded = NULL;
 
     if (srv->opts.dbfile == NULL)
         return 0;
-    int rc = dump_load(srv->opts.dbfile, &loaded, err, sizeof err);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc == -EBADMSG) {
+    int rc = dump_open(srv->opts.dbfile, lock, &loaded, err, sizeof err);
+    if (rc != 0) {
         log_error("refusing to start: %s", err);
         return rc;
     }
-    if (rc != 0) {
-        log_error("cannot read %s: %s", srv->opts.dbfile, strerror(-rc));
-        return rc;
-    }
+    if (loaded == NULL)
+        return 0; /* no dump yet: an empty start */
     store_free(srv->store);
     srv->store = loaded;
     log_info("loaded %zu keys from %s", store_count(loaded), srv->opts.dbfile);
@@ -571,7 +570,8 @@ int main(int argc, char **argv)
     srv->env.max_clients = srv->opts.max_clients;
 
     int exit_code = 1;
-    if (load_dump(srv) != 0)
+    dump_lock_t dbfile_lock = DUMP_LOCK_INIT;
+    if (load_dump(srv, &dbfile_lock) != 0)
         goto out_store;
     srv->signal_fd = setup_signals();
     if (srv->signal_fd < 0) {
@@ -602,6 +602,7 @@ int main(int argc, char **argv)
 out_signals:
     close(srv->signal_fd);
 out_store:
+    dump_unlock(&dbfile_lock); /* after the last save */
     store_free(srv->store);
     pthread_cond_destroy(&srv->conns_empty);
     pthread_mutex_destroy(&srv->conns_lock);

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 /* The child inherits the test's stderr at fork (see server.c), so the log
- * file stands in for it for the length of server_start(). */
-int server_start_logged(test_server_t *s, const char *binary, const char *const *extra_args,
-                        const char *log_path)
+ * file stands in for it while the child is started. Returns the saved
+ * stderr to give to stderr_restore(), or a negative errno. */
+static int stderr_to_log(const char *log_path)
 {
     int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (log_fd < 0)
@@ -23,11 +23,38 @@ int server_start_logged(test_server_t *s, const char *binary, const char *const 
         return -err;
     }
     dup2(log_fd, STDERR_FILENO); /* not close-on-exec: the child keeps it */
-    int rc = server_start(s, binary, extra_args);
+    close(log_fd);
+    return saved;
+}
+
+static void stderr_restore(int saved)
+{
     fflush(stderr);
     dup2(saved, STDERR_FILENO);
     close(saved);
-    close(log_fd);
+}
+
+int server_start_logged(test_server_t *s, const char *binary, const char *const *extra_args,
+                        const char *log_path)
+{
+    int saved = stderr_to_log(log_path);
+    if (saved < 0)
+        return saved;
+    int rc = server_start(s, binary, extra_args);
+    stderr_restore(saved);
+    return rc;
+}
+
+/* The test's own stderr points at the log until the child has exited:
+ * server_run_to_exit() writes nothing to it meanwhile. */
+int server_run_to_exit_logged(const char *binary, const char *const *extra_args, int timeout_ms,
+                              const char *log_path)
+{
+    int saved = stderr_to_log(log_path);
+    if (saved < 0)
+        return saved;
+    int rc = server_run_to_exit(binary, extra_args, timeout_ms);
+    stderr_restore(saved);
     return rc;
 }
 

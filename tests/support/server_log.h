@@ -19,6 +19,14 @@
 int server_start_logged(test_server_t *s, const char *binary, const char *const *extra_args,
                         const char *log_path);
 
+/*
+ * For a server that must refuse to start: server_run_to_exit() with its
+ * stderr written to log_path (created or truncated), so the test can read
+ * why it refused. Same results as server_run_to_exit().
+ */
+int server_run_to_exit_logged(const char *binary, const char *const *extra_args, int timeout_ms,
+                              const char *log_path);
+
 /* Returns 1 when the file at log_path contains needle, 0 when it does not,
  * or a negative errno when it cannot be read. */
 int server_log_contains(const char *log_path, const char *needle);

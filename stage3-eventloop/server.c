@@ -18,7 +18,7 @@
  *
  * Ownership, as libuv requires:
  *   - read buffers are c->in's spare room, handed out by alloc_cb and kept
- *     only while a request is half received;
+ *     only while a request is half received or waits its turn;
  *   - bytes passed to uv_write() live in a write_req_t until write_cb;
  *   - a connection is freed only in its close callback, and uv_close() is
  *     never called twice on it (uv_is_closing);

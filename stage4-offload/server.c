@@ -22,8 +22,9 @@
  *     queue lock keeps every writer out (readers may share with it).
  *
  * Order: while a connection has a job in flight, its later requests stay
- * in c->in, unexecuted, and nothing more is read from it; replies never
- * overtake each other.
+ * in c->in, unexecuted; replies never overtake each other. Reading goes
+ * on meanwhile, bounded, so that a client that resets is seen and its job
+ * cancelled.
  *
  * The trap: with --pitfall mutex-across-callback, the loop thread takes
  * store_mu for a job and releases it in the after-work callback; the next

@@ -18,7 +18,7 @@
  *
  * Ownership, as libuv requires:
  *   - read buffers are c->in's spare room, handed out by alloc_cb and kept
- *     only while a request is half received;
+ *     only while a request is half received or waits its turn;
  *   - bytes passed to uv_write() live in a write_req_t until write_cb;
  *   - a connection is freed only in its close callback, and uv_close() is
  *     never called twice on it (uv_is_closing);
@@ -49,11 +49,15 @@
 #define RESERVED_FDS      32   /* kept for the listener, the dump file, logging */
 #define SHUTDOWN_GRACE_MS 5000 /* then connections that do not drain are cut off */
 
-/* Backpressure, and the loop-lag monitor. */
-#define OUTPUT_PAUSE_BYTES (1024 * 1024)      /* stop reading from a client this far behind */
-#define OUTPUT_MAX_BYTES   (64 * 1024 * 1024) /* disconnect a client this far behind */
-#define LAG_INTERVAL_MS    10                 /* how often the lag monitor ticks */
-#define STALL_MS           100                /* a tick this late counts as a stall */
+/* Backpressure, the work of one callback, and the loop-lag monitor. */
+#define OUTPUT_PAUSE_BYTES (1024 * 1024) /* execute nothing more for a client this far behind */
+#define OUTPUT_STUCK_MS    5000 /* cut off a client whose unsent replies do not move this long */
+#define STUCK_CHECK_MS     500  /* how often unsent replies are checked for progress */
+#define INPUT_AHEAD_BYTES  (1024 * 1024) /* read this far ahead of what may be executed */
+#define BATCH_REQUESTS     1000          /* one callback executes at most this many requests */
+#define BATCH_REPLY_BYTES  (256 * 1024)  /* ... or builds this many bytes of replies */
+#define LAG_INTERVAL_MS    10            /* how often the lag monitor ticks */
+#define STALL_MS           100           /* a tick this late counts as a stall */
 
 static const opts_stage_t stage = {
     .name = "stage3-eventloop",
@@ -73,11 +77,17 @@ typedef struct server {
     uv_signal_t sigint, sigterm;
     uv_timer_t lag_timer;
     uv_timer_t grace_timer; /* bounds the shutdown */
+    uv_timer_t stuck_timer; /* finds clients that do not read their replies */
+    uv_idle_t resume_idle;  /* runs the next batch of the connections queued below */
+    conn_t *resume_head;    /* connections with requests left after their batch */
+    conn_t **resume_tail;
+    int resume_count;
 
     store_t *store; /* the loop thread's alone: no lock */
 
     int conn_count;
     int stopping;
+    rlim_t fd_limit; /* RLIMIT_NOFILE, as adjust_fd_limit() left it */
 
     /* The loop-lag monitor: how late lag_timer fires. */
     uint64_t lag_last_tick_ns;
@@ -95,8 +105,15 @@ struct conn {
     buf_t out; /* replies of the current read, until handed to libuv */
     resp_parser_t parser;
     int reading;   /* uv_read_start() is in effect */
-    int paused;    /* too many replies unsent: not reading until they drain */
+    int paused;    /* too many replies unsent: executing nothing until they drain */
     int finishing; /* closing once the queued replies are written */
+    int eof;       /* the client sent all it will: close once that is answered */
+
+    conn_t *next_to_resume; /* in srv->resume_head's queue, while resume_queued */
+    int resume_queued;
+    int wrote;           /* a write completed since the last stuck check */
+    size_t stuck_queued; /* unsent bytes at the last stuck check */
+    uint64_t moved_ms;   /* when its unsent replies last moved (uv_now) */
 };
 
 /* A write in flight: libuv needs the bytes until write_cb. */
@@ -110,6 +127,22 @@ static server_t server;
 static void conn_close(conn_t *c);
 static void conn_finish(conn_t *c);
 static void update_reading(conn_t *c);
+static void serve_input(conn_t *c);
+static int is_connection(server_t *srv, uv_handle_t *handle);
+
+/* True while the connection may execute requests: not while its replies
+ * drain (paused), nor once it is finishing. Bytes that arrive meanwhile
+ * wait in c->in (see update_reading()). */
+static int conn_may_execute(const conn_t *c)
+{
+    return !c->paused && !c->finishing;
+}
+
+/* Bytes handed to libuv that the kernel has not taken yet. */
+static size_t output_queued(conn_t *c)
+{
+    return uv_stream_get_write_queue_size((uv_stream_t *)&c->handle);
+}
 
 /* ==== Executing requests ================================================= */
 
@@ -143,19 +176,32 @@ static int execute_request(conn_t *c)
     return (cmd->flags & CMD_CLOSE) != 0;
 }
 
-enum input_result { INPUT_OK, INPUT_CLOSE_AFTER_REPLY, INPUT_CLOSE_NOW };
+enum input_result {
+    INPUT_OK,     /* all complete requests executed: waiting for more bytes */
+    INPUT_MORE,   /* its batch is done, requests are left: on a later turn */
+    INPUT_PAUSED, /* executed nothing: the connection may not (conn_may_execute) */
+    INPUT_CLOSE_AFTER_REPLY,
+    INPUT_CLOSE_NOW,
+};
 
-/* Parses and executes every complete request in c->in, appending the
- * replies to c->out. Says whether the connection goes on, closes once the
- * replies are written (QUIT, protocol error), or must close at once (its
- * unsent output passed OUTPUT_MAX_BYTES: it is not reading its replies). */
+/* Parses and executes the complete requests in c->in, appending the
+ * replies to c->out, one batch at most: BATCH_REQUESTS requests or
+ * BATCH_REPLY_BYTES of replies, so that one client's long pipeline cannot
+ * hold the loop. Says whether the connection goes on, has requests left,
+ * closes once the replies are written (QUIT, protocol error), or must close
+ * at once (a request larger than QUERY_BUF_MAX). */
 static enum input_result process_input(conn_t *c)
 {
     size_t done = 0;
+    int executed = 0;
     enum input_result result = INPUT_OK;
-    size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->handle);
 
     while (result == INPUT_OK) {
+        if (executed == BATCH_REQUESTS || c->out.len >= BATCH_REPLY_BYTES) {
+            result = INPUT_MORE;
+            break;
+        }
+        executed++;
         size_t used;
         resp_status_t st = resp_parse(&c->parser, c->in.data + done, c->in.len - done, &used);
         done += used;
@@ -166,10 +212,6 @@ static enum input_result process_input(conn_t *c)
             result = INPUT_CLOSE_AFTER_REPLY;
         } else if (execute_request(c)) {
             result = INPUT_CLOSE_AFTER_REPLY;
-        } else if (queued + c->out.len > OUTPUT_MAX_BYTES) {
-            log_warn("closing a client with over %d bytes of unsent replies (not reading them?)",
-                     OUTPUT_MAX_BYTES);
-            result = INPUT_CLOSE_NOW;
         }
     }
     buf_consume(&c->in, done);
@@ -178,6 +220,65 @@ static enum input_result process_input(conn_t *c)
         result = INPUT_CLOSE_NOW;
     }
     return result;
+}
+
+/* ==== Batches: the rest of a pipeline on a later turn ===================== */
+
+/* A connection with requests left after its batch (or whose replies have
+ * drained) waits in this queue for the next turn of the loop, so that the
+ * other clients' I/O is served in between. An idle handle runs the queue:
+ * while one is active the loop polls without blocking and calls it once
+ * per turn, after the I/O callbacks. (A check handle would not keep the
+ * loop from blocking in poll; a zero timer runs before the I/O.) */
+static void resume_cb(uv_idle_t *idle)
+{
+    server_t *srv = idle->data;
+
+    /* Only those queued before this turn: one that queues itself again
+     * waits for the next turn, after everyone else's I/O. */
+    for (int n = srv->resume_count; n > 0 && srv->resume_head != NULL; n--) {
+        conn_t *c = srv->resume_head;
+        srv->resume_head = c->next_to_resume;
+        if (srv->resume_head == NULL)
+            srv->resume_tail = &srv->resume_head;
+        srv->resume_count--;
+        c->resume_queued = 0;
+        serve_input(c);
+    }
+    if (srv->resume_head == NULL)
+        uv_idle_stop(idle);
+}
+
+/* Queues the connection to go on with its input on the next turn. */
+static void resume_later(conn_t *c)
+{
+    server_t *srv = c->srv;
+
+    if (c->resume_queued || c->finishing || srv->stopping)
+        return; /* at shutdown, what was not executed is dropped */
+    c->resume_queued = 1;
+    c->next_to_resume = NULL;
+    *srv->resume_tail = c;
+    srv->resume_tail = &c->next_to_resume;
+    srv->resume_count++;
+    uv_idle_start(&srv->resume_idle, resume_cb); /* a no-op when it is running */
+}
+
+/* Takes a closing connection out of the queue. */
+static void resume_cancel(conn_t *c)
+{
+    server_t *srv = c->srv;
+    conn_t **link = &srv->resume_head;
+
+    if (!c->resume_queued)
+        return;
+    while (*link != c)
+        link = &(*link)->next_to_resume;
+    *link = c->next_to_resume;
+    if (srv->resume_tail == &c->next_to_resume)
+        srv->resume_tail = link;
+    srv->resume_count--;
+    c->resume_queued = 0;
 }
 
 /* ==== Writing ============================================================ */
@@ -198,9 +299,10 @@ static void write_cb(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
-    if (c->paused && uv_stream_get_write_queue_size(stream) == 0) {
-        c->paused = 0; /* the client caught up: read from it again */
-        update_reading(c);
+    c->wrote = 1; /* progress: the client reads (see check_stuck_cb) */
+    if (c->paused && uv_stream_get_write_queue_size(stream) <= OUTPUT_PAUSE_BYTES) {
+        c->paused = 0; /* the client caught up: execute its requests again */
+        resume_later(c);
     }
 }
 
@@ -264,23 +366,33 @@ static void release_read_buffer(conn_t *c)
     }
 }
 
-/* Executes every complete request that has arrived and sends all their
- * replies in one write, then decides whether to go on reading. */
+/* Executes one batch of the requests that have arrived and offers its
+ * replies to the socket at once, then decides what comes next: the next
+ * batch on a later turn, a pause while the replies drain, the close once
+ * all that came before EOF is answered, or more reading. */
 static void serve_input(conn_t *c)
 {
-    enum input_result result = process_input(c);
-    release_read_buffer(c);
+    enum input_result result = INPUT_PAUSED;
+    if (conn_may_execute(c)) {
+        result = process_input(c);
+        release_read_buffer(c);
+    }
     if (result == INPUT_CLOSE_NOW || flush_output(c) < 0) {
         conn_close(c);
         return;
     }
-    if (result == INPUT_CLOSE_AFTER_REPLY) {
+    if (result == INPUT_CLOSE_AFTER_REPLY || (result == INPUT_OK && c->eof)) {
         conn_finish(c);
         return;
     }
-    /* Backpressure: a client this far behind with its replies gets no more
-     * reading until they drain (see write_cb). */
-    c->paused = uv_stream_get_write_queue_size((uv_stream_t *)&c->handle) > OUTPUT_PAUSE_BYTES;
+    /* Backpressure: the replies were just offered to the socket, so this
+     * counts only what the kernel would not take. A client this far behind
+     * gets nothing more executed until write_cb sees it drain, as the
+     * thread stages block in write(). */
+    if (output_queued(c) > OUTPUT_PAUSE_BYTES)
+        c->paused = 1;
+    if (result == INPUT_MORE && !c->paused)
+        resume_later(c);
     update_reading(c);
 }
 
@@ -296,8 +408,8 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
         return;
     }
     if (nread == UV_EOF) {
-        release_read_buffer(c);
-        conn_finish(c); /* flush what is queued, then close */
+        c->eof = 1; /* answer what came, flush, then close (serve_input) */
+        serve_input(c);
         return;
     }
     if (nread < 0) { /* a reset or another error: nothing more to send */
@@ -310,11 +422,16 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
     serve_input(c);
 }
 
-/* Starts or stops reading to match the connection's state. */
+/* Starts or stops reading to match the connection's state. A connection
+ * that may not execute, or has requests left, still reads up to
+ * INPUT_AHEAD_BYTES into c->in without executing them: that much is
+ * bounded, and it is how a hang-up or a reset is seen. */
 static void update_reading(conn_t *c)
 {
     uv_stream_t *stream = (uv_stream_t *)&c->handle;
-    int want = !c->paused && !c->finishing && !c->srv->stopping;
+    int needs_bytes = conn_may_execute(c) && !c->resume_queued; /* for a partial request */
+    int want = !c->eof && !c->finishing && !c->srv->stopping &&
+               (needs_bytes || c->in.len < INPUT_AHEAD_BYTES);
 
     if (want && !c->reading)
         uv_read_start(stream, alloc_cb, read_cb);
@@ -339,8 +456,10 @@ static void close_cb(uv_handle_t *handle)
  * uv_close() must not be, so ask uv_is_closing() first. */
 static void conn_close(conn_t *c)
 {
-    if (!uv_is_closing((uv_handle_t *)&c->handle))
+    if (!uv_is_closing((uv_handle_t *)&c->handle)) {
+        resume_cancel(c);
         uv_close((uv_handle_t *)&c->handle, close_cb);
+    }
 }
 
 static void shutdown_cb(uv_shutdown_t *req, int status)
@@ -377,6 +496,20 @@ static void refuse_client(conn_t *c, const char *reply)
     conn_close(c);
 }
 
+/* True when the connection's descriptor is within RESERVED_FDS of the open
+ * file limit. The kernel hands out the lowest free descriptor, so a high
+ * one means all below it are taken: by connections, and by whatever the
+ * process inherited or opened besides, which adjust_fd_limit() cannot
+ * know. Refusing here keeps accept() from ever failing with EMFILE. */
+static int fd_reserve_reached(server_t *srv, conn_t *c)
+{
+    uv_os_fd_t fd;
+
+    if (srv->fd_limit == RLIM_INFINITY || uv_fileno((uv_handle_t *)&c->handle, &fd) != 0)
+        return 0;
+    return (rlim_t)fd + RESERVED_FDS >= srv->fd_limit;
+}
+
 /* The listener's callback: a client is waiting to be accepted. */
 static void connection_cb(uv_stream_t *listener, int status)
 {
@@ -394,6 +527,7 @@ static void connection_cb(uv_stream_t *listener, int status)
     resp_parser_init(&c->parser);
     uv_tcp_init(srv->loop, &c->handle);
     c->handle.data = c;
+    c->moved_ms = uv_now(srv->loop);
     srv->conn_count++; /* close_cb counts it out, whatever happens next */
 
     int rc = uv_accept(listener, (uv_stream_t *)&c->handle);
@@ -403,8 +537,9 @@ static void connection_cb(uv_stream_t *listener, int status)
         return;
     }
     /* libuv's own answer to "too many open files" is to accept and close
-     * silently; count instead, and say why, as Redis does. */
-    if (srv->conn_count > srv->opts.max_clients) {
+     * silently; count instead, and say why, as Redis does, before the
+     * descriptors run out (fd_reserve_reached). */
+    if (srv->conn_count > srv->opts.max_clients || fd_reserve_reached(srv, c)) {
         refuse_client(c, "-ERR max number of clients reached\r\n");
         return;
     }
@@ -441,6 +576,49 @@ static void start_lag_monitor(server_t *srv)
     uv_timer_start(&srv->lag_timer, lag_timer_cb, LAG_INTERVAL_MS, LAG_INTERVAL_MS);
 }
 
+/* ==== Clients that do not read =========================================== */
+
+/* uv_walk callback every STUCK_CHECK_MS: a connection whose unsent replies
+ * have not moved for OUTPUT_STUCK_MS is not reading them, and is cut off.
+ * Moving means a write completed or the queue shrank (libuv counts partial
+ * writes); growing is not moving. A slow reader moves, and stays. */
+static void check_stuck_cb(uv_handle_t *handle, void *arg)
+{
+    server_t *srv = arg;
+
+    if (!is_connection(srv, handle) || uv_is_closing(handle))
+        return;
+    conn_t *c = handle->data;
+    size_t queued = output_queued(c);
+    uint64_t now = uv_now(srv->loop);
+    if (queued == 0 || c->wrote || queued < c->stuck_queued) {
+        c->moved_ms = now;
+    } else if (now - c->moved_ms >= OUTPUT_STUCK_MS) {
+        log_warn("closing a client whose %zu bytes of unsent replies did not move for %d ms "
+                 "(not reading them?)",
+                 queued, OUTPUT_STUCK_MS);
+        conn_close(c);
+    }
+    c->stuck_queued = queued;
+    c->wrote = 0;
+}
+
+static void stuck_timer_cb(uv_timer_t *timer)
+{
+    uv_walk(timer->loop, check_stuck_cb, timer->data);
+}
+
+/* Starts the stuck check, and the idle handle that resumes batches. */
+static void start_output_watch(server_t *srv)
+{
+    uv_timer_init(srv->loop, &srv->stuck_timer);
+    srv->stuck_timer.data = srv;
+    uv_timer_start(&srv->stuck_timer, stuck_timer_cb, STUCK_CHECK_MS, STUCK_CHECK_MS);
+    uv_idle_init(srv->loop, &srv->resume_idle);
+    srv->resume_idle.data = srv;
+    srv->resume_tail = &srv->resume_head;
+}
+
 /* ==== Start-up and shutdown ============================================== */
 
 /* INFO's stage section. Runs on the loop thread, like everything here. */
@@ -473,6 +651,7 @@ static void adjust_fd_limit(server_t *srv)
                  srv->opts.max_clients, (unsigned long)rl.rlim_cur, allowed);
         srv->opts.max_clients = allowed;
     }
+    srv->fd_limit = rl.rlim_cur;
 }
 
 /* Opens the listening socket and reports the port actually bound. */
@@ -644,6 +823,7 @@ int main(int argc, char **argv)
         goto out_loop;
     }
     start_lag_monitor(srv);
+    start_output_watch(srv);
     printf("listening on %s:%d\n", srv->opts.bind, srv->env.port);
     fflush(stdout);
 

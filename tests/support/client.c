@@ -217,3 +217,46 @@ int client_info_field(int fd, const char *field, long long *value)
     buf_free(&reply);
     return rc;
 }
+
+#define CENSUS_SETTLE_MS 500 /* for the server to accept, or refuse, them all */
+
+/* Sorts fd into census: by what it was sent unasked (a refusal, a close),
+ * or else by the answer to a PING. Reading first, so that a PING sent to a
+ * socket the server has closed cannot reset the refusal away. */
+static void census_one(int fd, client_census_t *census)
+{
+    buf_t reply = BUF_INIT;
+    int rc = client_readable(fd, 0) ? client_read_reply(fd, &reply, CLIENT_TIMEOUT_MS)
+                                    : client_roundtrip(fd, "PING\r\n", &reply);
+    if (rc == 0 && reply.len == 7 && memcmp(reply.data, "+PONG\r\n", 7) == 0)
+        census->served++;
+    else if (rc == 0 && reply.len > 0 && reply.data[0] == '-' &&
+             client_wait_closed(fd, CLIENT_TIMEOUT_MS) == 0)
+        census->refused++;
+    else if (reply.len == 0 && (rc == -EPIPE || rc == -ECONNRESET))
+        census->silent++;
+    else
+        census->other++;
+    buf_free(&reply);
+}
+
+int client_census(int port, int n, client_census_t *census)
+{
+    int *fds = calloc((size_t)n, sizeof *fds);
+    if (fds == NULL)
+        return -ENOMEM;
+    *census = (client_census_t){0};
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        fds[i] = client_connect(port);
+        if (fds[i] < 0 && rc == 0)
+            rc = fds[i];
+    }
+    if (rc == 0)
+        poll(NULL, 0, CENSUS_SETTLE_MS);
+    for (int i = 0; i < n && rc == 0; i++)
+        census_one(fds[i], census);
+    client_close_all(fds, n);
+    free(fds);
+    return rc;
+}

@@ -61,4 +61,17 @@ void client_format_command(buf_t *out, size_t argc, const char *const *argv, con
  */
 int client_info_field(int fd, const char *field, long long *value);
 
+/* What became of clients that connected at once, as client_census() saw. */
+typedef struct client_census {
+    int served;  /* PING answered +PONG */
+    int refused; /* an error reply, then the close */
+    int silent;  /* closed with no reply at all */
+    int other;   /* anything else (a timeout, a wrong reply) */
+} client_census_t;
+
+/* Connects n clients to port, all open at once, then sends PING on each
+ * and sorts the answers into census. Returns 0, or the negative errno of
+ * the first connect() that failed. */
+int client_census(int port, int n, client_census_t *census);
+
 #endif /* TEST_CLIENT_H */

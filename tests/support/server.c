@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,9 +84,21 @@ static int read_port(int fd, int *port)
     return -EPROTO;
 }
 
-/* Starts binary --port 0 extra_args with its stdout on stdout_fd. Returns
- * the child's pid or a negative errno. */
-static pid_t spawn(const char *binary, const char *const *extra_args, int stdout_fd)
+/* In the child: the limits of server_start_limited(), if any. */
+static void apply_fd_limits(const server_fd_limits_t *lim)
+{
+    if (lim == NULL)
+        return;
+    for (int i = 0; i < lim->inherited; i++)
+        open("/dev/null", O_RDONLY); /* no O_CLOEXEC: the server inherits them */
+    struct rlimit rl = {.rlim_cur = (rlim_t)lim->nofile, .rlim_max = (rlim_t)lim->nofile};
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* Starts binary --port 0 extra_args with its stdout on stdout_fd, and the
+ * limits lim (may be NULL). Returns the child's pid or a negative errno. */
+static pid_t spawn(const char *binary, const char *const *extra_args, int stdout_fd,
+                   const server_fd_limits_t *lim)
 {
     const char *argv[MAX_ARGS + 4];
     int argc = 0;
@@ -113,6 +126,7 @@ static pid_t spawn(const char *binary, const char *const *extra_args, int stdout
          * default disposition, like any process started from a shell. */
         signal(SIGPIPE, SIG_DFL);
         alarm(0);
+        apply_fd_limits(lim);
         execv(binary, (char *const *)argv);
         fprintf(stderr, "cannot run %s: %s\n", binary, strerror(errno));
         _exit(127);
@@ -120,13 +134,14 @@ static pid_t spawn(const char *binary, const char *const *extra_args, int stdout
     return pid;
 }
 
-int server_start(test_server_t *s, const char *binary, const char *const *extra_args)
+int server_start_limited(test_server_t *s, const char *binary, const char *const *extra_args,
+                         const server_fd_limits_t *lim)
 {
     int pipefd[2];
 
     if (pipe2(pipefd, O_CLOEXEC) != 0)
         return -errno;
-    pid_t pid = spawn(binary, extra_args, pipefd[1]);
+    pid_t pid = spawn(binary, extra_args, pipefd[1], lim);
     close(pipefd[1]);
     if (pid < 0) {
         close(pipefd[0]);
@@ -147,6 +162,11 @@ int server_start(test_server_t *s, const char *binary, const char *const *extra_
     }
     live_add(pid);
     return 0;
+}
+
+int server_start(test_server_t *s, const char *binary, const char *const *extra_args)
+{
+    return server_start_limited(s, binary, extra_args, NULL);
 }
 
 /* Waits up to timeout_ms for pid to exit; kills it at the deadline. */
@@ -194,7 +214,7 @@ int server_run_to_exit(const char *binary, const char *const *extra_args, int ti
     int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (null_fd < 0)
         return -errno;
-    pid_t pid = spawn(binary, extra_args, null_fd);
+    pid_t pid = spawn(binary, extra_args, null_fd, NULL);
     close(null_fd);
     if (pid < 0)
         return (int)pid;

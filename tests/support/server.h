@@ -24,6 +24,17 @@ typedef struct test_server {
  */
 int server_start(test_server_t *s, const char *binary, const char *const *extra_args);
 
+/* What server_start_limited() imposes on the server's process. */
+typedef struct server_fd_limits {
+    int nofile;    /* RLIMIT_NOFILE, soft and hard */
+    int inherited; /* descriptors on /dev/null left open across exec, as a
+                    * supervisor or a careless parent might leave them */
+} server_fd_limits_t;
+
+/* server_start(), with the server's descriptors limited by lim. */
+int server_start_limited(test_server_t *s, const char *binary, const char *const *extra_args,
+                         const server_fd_limits_t *lim);
+
 /*
  * Sends sig (SIGTERM for a graceful stop) and waits up to timeout_ms for
  * the process to end. Returns its exit code (0..255), 128 + the signal

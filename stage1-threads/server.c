@@ -17,6 +17,7 @@
  *   - everything in a conn_t besides its list links belongs to its thread.
  */
 
+#include "alloc.h"
 #include "cmd.h"
 #include "dump.h"
 #include "log.h"
@@ -129,7 +130,7 @@ static int write_all(int fd, const char *p, size_t len)
 static int flush_output(conn_t *c)
 {
     int rc = write_all(c->fd, c->out.data, c->out.len);
-    buf_clear(&c->out);
+    buf_free(&c->out); /* an idle connection keeps no output buffer */
     if (rc < 0)
         log_debug("write to fd %d: %s", c->fd, strerror(-rc));
     return rc;
@@ -209,6 +210,17 @@ static int process_input(conn_t *c)
 
 /* ==== The blocking cycle ================================================= */
 
+/* Keeps only what a half-received request needs. */
+static void release_read_buffer(conn_t *c)
+{
+    if (c->in.len == 0) {
+        buf_free(&c->in);
+        resp_parser_trim(&c->parser);
+    } else if (c->in.len < c->in.cap / 4) {
+        buf_shrink(&c->in);
+    }
+}
+
 /* Serves one client until EOF, an error, QUIT or shutdown: read what
  * arrived, execute every complete request in it, write all their replies
  * in one go (one write per read, not per reply, so pipelining stays fast),
@@ -228,6 +240,7 @@ static void serve_connection(conn_t *c)
         c->in.len += (size_t)n;
 
         int close_after = process_input(c);
+        release_read_buffer(c);
         if (flush_output(c) < 0)
             break;
         if (close_after || atomic_load(&c->srv->stopping))
@@ -535,6 +548,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     log_init(stage.name, srv->opts.log_level);
+    alloc_init(); /* big buffers freed go back to the kernel */
 
     srv->env = (cmd_env_t){
         .stage = stage.name,

@@ -349,9 +349,11 @@ static void start_connection(server_t *srv, int fd)
         /* Every worker is taken and the queue is full: refuse this client
          * now rather than leave it waiting for a worker that may never come
          * (the main thread must not block here: it also watches for
-         * signals). */
-        log_warn("refusing a client: %d workers busy and %d waiting", srv->opts.threads,
-                 QUEUE_CAPACITY);
+         * signals). One line a second at most: a flood of clients must not
+         * flood the log. */
+        static log_limit_t refusals = LOG_LIMIT_INIT(LOG_LIMIT_MS);
+        log_warn_limited(&refusals, "refusing a client: %d workers busy and %d waiting",
+                         srv->opts.threads, QUEUE_CAPACITY);
         pthread_mutex_lock(&srv->conns_lock);
         conns_remove(srv, c);
         pthread_mutex_unlock(&srv->conns_lock);
@@ -364,20 +366,24 @@ static void start_connection(server_t *srv, int fd)
 /* ==== Accepting ========================================================== */
 
 /* Accepts one pending connection. Returns 0, or -1 when the process is out
- * of file descriptors (the caller backs off instead of spinning). */
+ * of file descriptors (the caller backs off instead of spinning). Clients
+ * that keep connecting keep these errors coming: one line a second. */
 static int accept_one(server_t *srv)
 {
+    static log_limit_t accept_errors = LOG_LIMIT_INIT(LOG_LIMIT_MS);
     int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd >= 0) {
         start_connection(srv, fd);
         return 0;
     }
-    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        log_warn("accept: %s; pausing new connections for 100 ms", strerror(errno));
+    int err = errno;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        log_warn_limited(&accept_errors, "accept: %s; pausing new connections for 100 ms",
+                         strerror(err));
         return -1;
     }
-    if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
-        log_warn("accept: %s", strerror(errno));
+    if (err != EINTR && err != EAGAIN && err != ECONNABORTED)
+        log_warn_limited(&accept_errors, "accept: %s", strerror(err));
     return 0;
 }
 

@@ -832,11 +832,11 @@ static void test_max_clients(void)
     STOP_SERVER(&srv);
 }
 
-/* 16 connections (stage 2's default pool serves them all at once), each
- * sending one 8 MiB value and reading it back: 128 MiB in each direction
+/* 8 connections (stage 2's default pool serves them all at once), each
+ * sending one 8 MiB value and reading it back: 64 MiB in each direction
  * that a server keeping every connection's largest buffers holds for as
  * long as the connections stay open. */
-#define BIG_CLIENTS     16
+#define BIG_CLIENTS     8
 #define BIG_VALUE       (8 * 1024 * 1024)
 #define BIG_HELD_MAX_KB (BIG_CLIENTS * (BIG_VALUE / 1024) / 3)
 

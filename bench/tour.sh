@@ -271,7 +271,7 @@ start_stage() {
 		>"$LOGS/$key.out" 2>"$LOGS/$key.log" &
 	pid=$!
 	track "$pid"
-	if line=$("$HERE/../scripts/wait-listening" "$LOGS/$key.out" 10 "$pid" 2>/dev/null); then
+	if line=$("$HERE/../scripts/wait-listening" "$LOGS/$key.out" "$pid" 10 2>/dev/null); then
 		port=${line##*:}
 	fi
 	[ -n "$port" ] || die "$name did not start (see $LOGS/$key.log): $(tail -n 3 "$LOGS/$key.log")"

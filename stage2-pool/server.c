@@ -252,7 +252,7 @@ static void serve_connection(conn_t *c)
         c->in.len += (size_t)n;
 
         int close_after = process_input(c);
-        release_read_buffer(c);
+        release_read_buffer(c); /* back in read(), it holds READ_CHUNK, no more */
         if (flush_output(c) < 0)
             break;
         if (close_after || atomic_load(&c->srv->stopping))

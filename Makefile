@@ -162,7 +162,11 @@ endef
 test-unit: $(UNIT_BINS)
 	$(foreach t,$(UNIT_BINS),$(call run_test,$(t))$(newline))
 
-test: test-unit $(addprefix test-,$(STAGE_NAMES))
+# The tutorial's and the tour's helper script, on fake servers.
+test-scripts:
+	$(call run_test,scripts/test-wait-listening.sh)
+
+test: test-unit test-scripts $(addprefix test-,$(STAGE_NAMES))
 	@echo "==== all tests passed ($(VARIANT))"
 
 check: test
@@ -254,6 +258,6 @@ test-docs: all | $(DEPS_STAMP)-docs $(DEPS_STAMP)-test
 clean:
 	rm -rf build
 
-.PHONY: all test test-unit check lint format fuzz tour tour-bins diffs check-diffs test-docs clean $(foreach s,$(STAGES),$(firstword $(subst -, ,$(s))))
+.PHONY: all test test-unit test-scripts check lint format fuzz tour tour-bins diffs check-diffs test-docs clean $(foreach s,$(STAGES),$(firstword $(subst -, ,$(s))))
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__ /* defined by the headers above */
+#include <malloc.h>
+#endif
 
 static void oom(size_t size)
 {
@@ -42,4 +45,13 @@ char *xmemdup(const void *p, size_t len)
         memcpy(copy, p, len);
     copy[len] = '\0';
     return copy;
+}
+
+void alloc_init(void)
+{
+#ifdef __GLIBC__
+    /* Setting the threshold also turns off its adjustment, and with it the
+     * trim threshold's: both stay at glibc's initial values. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
 }

@@ -20,4 +20,18 @@ void *xrealloc(void *ptr, size_t size);
  * in len, so binary data with NULs inside survives). */
 char *xmemdup(const void *p, size_t len);
 
+/*
+ * Sets the C library's allocator up for a long-running server, whose
+ * connections come and go with big buffers: call it once at start-up,
+ * before the first thread. Afterwards a block of 128 KiB or more is a
+ * mapping of its own, given back to the kernel as soon as it is freed.
+ *
+ * Without it glibc raises that threshold after the first big block is
+ * freed (up to 32 MiB), and each thread's arena may then keep twice the
+ * new threshold of freed memory: a thread per connection, each of which
+ * once read an 8 MiB request, would keep 16 MiB resident apiece after
+ * giving the buffers back. Elsewhere than glibc it does nothing.
+ */
+void alloc_init(void);
+
 #endif /* ALLOC_H */

@@ -17,6 +17,7 @@
  *   - everything in a conn_t besides its list links belongs to its thread.
  */
 
+#include "alloc.h"
 #include "cmd.h"
 #include "cmd_job.h"
 #include "dump.h"
@@ -130,7 +131,7 @@ static int write_all(int fd, const char *p, size_t len)
 static int flush_output(conn_t *c)
 {
     int rc = write_all(c->fd, c->out.data, c->out.len);
-    buf_clear(&c->out);
+    buf_free(&c->out); /* an idle connection keeps no output buffer */
     if (rc < 0)
         log_debug("write to fd %d: %s", c->fd, strerror(-rc));
     return rc;
@@ -210,6 +211,17 @@ static int process_input(conn_t *c)
 
 /* ==== The blocking cycle ================================================= */
 
+/* Keeps only what a half-received request needs. */
+static void release_read_buffer(conn_t *c)
+{
+    if (c->in.len == 0) {
+        buf_free(&c->in);
+        resp_parser_trim(&c->parser);
+    } else if (c->in.len < c->in.cap / 4) {
+        buf_shrink(&c->in);
+    }
+}
+
 /* Serves one client until EOF, an error, QUIT or shutdown: read what
  * arrived, execute every complete request in it, write all their replies
  * in one go (one write per read, not per reply, so pipelining stays fast),
@@ -229,6 +241,7 @@ static void serve_connection(conn_t *c)
         c->in.len += (size_t)n;
 
         int close_after = process_input(c);
+        release_read_buffer(c); /* back in read(), it holds READ_CHUNK, no more */
         if (flush_output(c) < 0)
             break;
         if (close_after || atomic_load(&c->srv->stopping))
@@ -327,8 +340,10 @@ static void start_connection(server_t *srv, int fd)
     int rc = pthread_create(&tid, &attr, conn_thread_main, c);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        /* Out of threads (EAGAIN) or memory: refuse this client only. */
-        log_warn("cannot start a thread for a new client: %s", strerror(rc));
+        /* Out of threads (EAGAIN) or memory: refuse this client only. One
+         * line a second at most: a flood of clients must not flood the log. */
+        static log_limit_t refusals = LOG_LIMIT_INIT(LOG_LIMIT_MS);
+        log_warn_limited(&refusals, "cannot start a thread for a new client: %s", strerror(rc));
         pthread_mutex_lock(&srv->conns_lock);
         conns_remove(srv, c);
         pthread_mutex_unlock(&srv->conns_lock);
@@ -341,20 +356,24 @@ static void start_connection(server_t *srv, int fd)
 /* ==== Accepting ========================================================== */
 
 /* Accepts one pending connection. Returns 0, or -1 when the process is out
- * of file descriptors (the caller backs off instead of spinning). */
+ * of file descriptors (the caller backs off instead of spinning). Clients
+ * that keep connecting keep these errors coming: one line a second. */
 static int accept_one(server_t *srv)
 {
+    static log_limit_t accept_errors = LOG_LIMIT_INIT(LOG_LIMIT_MS);
     int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd >= 0) {
         start_connection(srv, fd);
         return 0;
     }
-    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        log_warn("accept: %s; pausing new connections for 100 ms", strerror(errno));
+    int err = errno;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        log_warn_limited(&accept_errors, "accept: %s; pausing new connections for 100 ms",
+                         strerror(err));
         return -1;
     }
-    if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
-        log_warn("accept: %s", strerror(errno));
+    if (err != EINTR && err != EAGAIN && err != ECONNABORTED)
+        log_warn_limited(&accept_errors, "accept: %s", strerror(err));
     return 0;
 }
 
@@ -535,6 +554,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     log_init(stage.name, srv->opts.log_level);
+    alloc_init(); /* big buffers freed go back to the kernel */
 
     srv->env = (cmd_env_t){
         .stage = stage.name,

@@ -798,6 +798,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     log_init(stage.name, srv->opts.log_level);
+    alloc_init(); /* big buffers freed go back to the kernel */
 
     srv->env = (cmd_env_t){
         .stage = stage.name,

@@ -100,7 +100,7 @@ start_server() {
 			>"$LOGS/$key.out" 2>>"$log" &
 		pid=$!
 		track "$pid"
-		if line=$("$ROOT/scripts/wait-listening" "$LOGS/$key.out" 10 "$pid" 2>/dev/null); then
+		if line=$("$ROOT/scripts/wait-listening" "$LOGS/$key.out" "$pid" 10 2>/dev/null); then
 			port=${line##*:}
 		fi
 		[ -n "$port" ] || die "$key did not start (see $log): $(tail -n 3 "$log")"

@@ -12,14 +12,17 @@
 #include "support/parallel.h"
 #include "support/proc.h"
 #include "support/server.h"
+#include "support/server_log.h"
 
 #include "buf.h"
 #include "digest.h"
+#include "log.h"
 
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define IDLE_CLIENTS 20
@@ -157,12 +160,69 @@ static void test_digests_run_in_parallel(void)
     STOP_SERVER(&srv);
 }
 
+/* Out of file descriptors, the accept loop retries every 100 ms, and every
+ * retry fails again for as long as a client waits: the log gets one line a
+ * second, with a count, not ten. The client is served once descriptors are
+ * free again. (Stage 2 shares this accept loop.) */
+static void test_accept_errors_rate_limited(void)
+{
+    char dir[256], log_path[300];
+    CU_ASSERT_EQUAL_FATAL(harness_tmpdir_create(dir, sizeof dir), 0);
+    snprintf(log_path, sizeof log_path, "%s/server.log", dir);
+    test_server_t srv;
+    CU_ASSERT_EQUAL_FATAL(server_start_logged(&srv, server_binary(), NULL, log_path), 0);
+    int fd = CONNECT(srv.port);
+    EXPECT_REPLY(fd, "PING\r\n", "+PONG\r\n");
+
+    /* No descriptor left for the next accept(). */
+    struct rlimit old, tight;
+    int next_fd = proc_lowest_free_fd(srv.pid);
+    CU_ASSERT_FATAL(next_fd > 0);
+    CU_ASSERT_EQUAL_FATAL(prlimit(srv.pid, RLIMIT_NOFILE, NULL, &old), 0);
+    tight = old;
+    tight.rlim_cur = (rlim_t)next_fd;
+    CU_ASSERT_EQUAL_FATAL(prlimit(srv.pid, RLIMIT_NOFILE, &tight, NULL), 0);
+
+    long long t0 = harness_now_ms();
+    int waiting = CONNECT(srv.port); /* the kernel completes it; accept() fails */
+    CU_ASSERT_EQUAL(client_send_str(waiting, "PING\r\n"), 0);
+    EXPECT_SILENT(waiting, 2500);
+    CU_ASSERT_EQUAL(prlimit(srv.pid, RLIMIT_NOFILE, &old, NULL), 0);
+    EXPECT_READ(waiting, "+PONG\r\n");
+    long long elapsed_ms = harness_now_ms() - t0;
+    close(waiting);
+    close(fd);
+    STOP_SERVER(&srv);
+
+    char *text = server_log_read(log_path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    int lines = 0, counted = 0;
+    for (const char *p = text; (p = strstr(p, "accept: ")) != NULL; p++) {
+        const char *eol = strchr(p, '\n');
+        const char *count = strstr(p, "similar messages suppressed");
+        lines++;
+        counted += count != NULL && (eol == NULL || count < eol);
+    }
+    CU_ASSERT(lines >= 1);
+    CU_ASSERT(lines <= elapsed_ms / LOG_LIMIT_MS + 2);
+    CU_ASSERT(counted >= 1);
+    if (lines > elapsed_ms / LOG_LIMIT_MS + 2 || counted < 1) {
+        fprintf(stderr, "%d accept warnings in %lld ms, %d with a count\n", lines, elapsed_ms,
+                counted);
+        if (lines < 40)
+            server_log_print(log_path);
+    }
+    free(text);
+    harness_tmpdir_remove(dir);
+}
+
 /* ==== Registration ======================================================== */
 
 static CU_TestInfo tests[] = {
     {"a thread per connection", test_threads_grow},
     {"DEBUG SLEEP blocks nobody else", test_sleep_blocks_nobody_else},
     {"DIGESTs run in parallel", test_digests_run_in_parallel},
+    {"accept errors: a line a second", test_accept_errors_rate_limited},
     CU_TEST_INFO_NULL,
 };
 

@@ -12,10 +12,14 @@
 #include "support/client.h"
 #include "support/expect.h"
 #include "support/server.h"
+#include "support/server_log.h"
+
+#include "log.h"
 
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -128,6 +132,79 @@ static void test_queue_full_refusal(void)
     client_close_all(held, 2);
 }
 
+/* Connects one client and expects it refused as busy. Returns 1 when it
+ * was, 0 otherwise. */
+static int refused_as_busy(int port)
+{
+    char reply[sizeof BUSY_REPLY - 1];
+    int fd = client_connect(port);
+    if (fd < 0)
+        return 0;
+    int rc = client_recv_exact(fd, reply, sizeof reply, CLIENT_TIMEOUT_MS);
+    close(fd);
+    return rc == 0 && memcmp(reply, BUSY_REPLY, sizeof reply) == 0;
+}
+
+#define REFUSALS 3000
+
+/* Thousands of clients refused in a burst cost the log a handful of lines
+ * (at most one per LOG_LIMIT_MS), and together they count every refusal. */
+static void test_refusals_rate_limited(void)
+{
+    static int queued[QUEUE_CAPACITY];
+    char dir[256], log_path[300];
+    CU_ASSERT_EQUAL_FATAL(harness_tmpdir_create(dir, sizeof dir), 0);
+    snprintf(log_path, sizeof log_path, "%s/server.log", dir);
+    test_server_t srv;
+    int rc = server_start_logged(&srv, server_binary(), ARGS("--threads", "1"), log_path);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    int held = CONNECT(srv.port);
+    EXPECT_REPLY(held, "PING\r\n", "+PONG\r\n");
+    CONNECT_MANY(srv.port, queued, QUEUE_CAPACITY, 0);
+    EXPECT_INFO_REACHES(held, "pool_queued_clients", QUEUE_CAPACITY, 5000);
+
+    long long t0 = harness_now_ms();
+    int refused = 0, tries = 0;
+    while (tries < REFUSALS && harness_now_ms() - t0 < 15000) {
+        refused += refused_as_busy(srv.port);
+        tries++;
+    }
+    CU_ASSERT_EQUAL(refused, tries);
+    /* One more after a quiet interval: its line reports the last ones. */
+    poll(NULL, 0, LOG_LIMIT_MS + 100);
+    refused += refused_as_busy(srv.port);
+    long long elapsed_ms = harness_now_ms() - t0;
+    EXPECT_REPLY(held, "PING\r\n", "+PONG\r\n");
+    STOP_SERVER(&srv);
+    client_close_all(queued, QUEUE_CAPACITY);
+    close(held);
+
+    char *text = server_log_read(log_path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    long long lines = 0, suppressed = 0;
+    for (const char *p = text; (p = strstr(p, "refusing a client: ")) != NULL; p++) {
+        lines++;
+        const char *eol = strchr(p, '\n');
+        const char *count = strstr(p, " (");
+        unsigned long n;
+        if (count != NULL && (eol == NULL || count < eol) &&
+            sscanf(count, " (%lu similar messages suppressed", &n) == 1)
+            suppressed += (long long)n;
+    }
+    CU_ASSERT(lines >= 2);
+    CU_ASSERT(lines <= elapsed_ms / LOG_LIMIT_MS + 2);
+    CU_ASSERT(suppressed > 0);
+    CU_ASSERT_EQUAL(lines + suppressed, refused);
+    if (lines > elapsed_ms / LOG_LIMIT_MS + 2 || lines + suppressed != refused) {
+        fprintf(stderr, "%d refusals in %lld ms: %lld log lines, %lld counted as suppressed\n",
+                refused, elapsed_ms, lines, suppressed);
+        if (lines < 20)
+            server_log_print(log_path);
+    }
+    free(text);
+    harness_tmpdir_remove(dir);
+}
+
 /* SIGTERM with clients waiting in the queue, each with a request sent:
  * a prompt, clean exit, and every connection closed. */
 static void test_shutdown_with_queued_clients(void)
@@ -155,6 +232,7 @@ static CU_TestInfo tests[] = {
     {"INFO pool statistics", test_info_pool_stats},
     {"the pool does not grow", test_pool_does_not_grow},
     {"queue full: refused", test_queue_full_refusal},
+    {"refusals: a handful of log lines", test_refusals_rate_limited},
     {"shutdown with queued clients", test_shutdown_with_queued_clients},
     CU_TEST_INFO_NULL,
 };

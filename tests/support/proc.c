@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int proc_status_field(pid_t pid, const char *field, long long *value)
@@ -31,6 +32,29 @@ long long proc_rss_kb(pid_t pid)
     long long kb = 0;
     int rc = proc_status_field(pid, "VmRSS", &kb);
     return rc == 0 ? kb : rc;
+}
+
+int proc_lowest_free_fd(pid_t pid)
+{
+    enum { MAX_FDS = 4096 };
+    static unsigned char used[MAX_FDS];
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return -errno;
+    memset(used, 0, sizeof used);
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] != '.' && fd >= 0 && fd < MAX_FDS)
+            used[fd] = 1;
+    }
+    closedir(dir);
+    for (int fd = 0; fd < MAX_FDS; fd++)
+        if (!used[fd])
+            return fd;
+    return -EMFILE;
 }
 
 /* The state letter in one /proc/.../stat file, or 0. */

@@ -19,6 +19,11 @@ int proc_status_field(pid_t pid, const char *field, long long *value);
 /* The resident set size of pid in KiB, or a negative errno. */
 long long proc_rss_kb(pid_t pid);
 
+/* The lowest file descriptor number pid does not have open (the one its
+ * next open() or accept() would get), from /proc/pid/fd, or a negative
+ * errno. With RLIMIT_NOFILE set to it, that next call fails with EMFILE. */
+int proc_lowest_free_fd(pid_t pid);
+
 /*
  * How many of pid's threads are running or ready to run right now (state R
  * in /proc/pid/task/TID/stat), or a negative errno. A thread that waits for

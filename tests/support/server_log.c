@@ -86,6 +86,11 @@ static char *read_all(const char *path)
     return data;
 }
 
+char *server_log_read(const char *log_path)
+{
+    return read_all(log_path);
+}
+
 int server_log_contains(const char *log_path, const char *needle)
 {
     char *text = read_all(log_path);

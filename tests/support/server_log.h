@@ -27,6 +27,10 @@ int server_start_logged(test_server_t *s, const char *binary, const char *const 
 int server_run_to_exit_logged(const char *binary, const char *const *extra_args, int timeout_ms,
                               const char *log_path);
 
+/* Returns the log's whole text (free() it), or NULL when it cannot be
+ * read. */
+char *server_log_read(const char *log_path);
+
 /* Returns 1 when the file at log_path contains needle, 0 when it does not,
  * or a negative errno when it cannot be read. */
 int server_log_contains(const char *log_path, const char *needle);

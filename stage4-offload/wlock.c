@@ -84,7 +84,7 @@ static void report_stall(wlock_t *l, log_level_t level, const char *who, long lo
                  left_out);
     log_write(level,
               "watchdog: STALL on %s: %s waited %lld ms for it, and it is still held by %s. "
-              "A lock held during slow work makes every client of the loop wait with it. %s%s",
+              "A lock held during slow work makes every client of the loop wait with it.%s%s",
               l->name, who, waited_ms, holder_of(l), then, more);
 }
 
@@ -133,7 +133,8 @@ static int wait_watched(wlock_t *l, const char *who)
         long long left_out;
         if (report_due(l, &left_out)) {
             report_stall(l, LOGL_WARN, who, waited_ms,
-                         "Still waiting: a holder that is only slow lets go in the end.", left_out);
+                         " Still waiting: a holder that is only slow lets go in the end.",
+                         left_out);
             reported = 1;
         }
     }

@@ -109,7 +109,7 @@ static struct timespec deadline_after(int ms)
  * another error of pthread_mutex_timedlock(). */
 static int wait_watched(wlock_t *l, const char *who)
 {
-    long long start_ms = 0;
+    long long start_ms = monotonic_ms(); /* the clock only when the lock is busy */
     int reported = 0;
 
     for (long long bounds = 1;; bounds++) {
@@ -121,11 +121,9 @@ static int wait_watched(wlock_t *l, const char *who)
                          monotonic_ms() - start_ms);
             return rc;
         }
-        long long waited_ms = bounds * l->wait_max_ms;
-        if (bounds == 1) {
+        long long waited_ms = bounds * l->wait_max_ms; /* at least */
+        if (bounds == 1)
             atomic_fetch_add(&l->stalls, 1);
-            start_ms = monotonic_ms() - waited_ms;
-        }
         if (l->mode == WLOCK_STALL_FAILS) {
             report_stall(l, LOGL_ERROR, who, waited_ms, "", 0);
             return ETIMEDOUT;

@@ -583,9 +583,9 @@ static void start_logged(test_server_t *srv, const char *log, const char *const 
 #define PITFALL_BOUND_MS "100" /* --watchdog-ms for the stall pitfall */
 
 /* Under --pitfall <pitfall> and --watchdog <watchdog>, one client runs a
- * DIGEST of about digest_target_ms on the server s (started logging to
- * log_name); then another client's SET needs the store. Returns the
- * SET's client; *digester is the DIGEST's. */
+ * DIGEST of about digest_target_ms on the server s (started with its log
+ * going to the file log); then another client's SET needs the store.
+ * Returns the SET's client; *digester is the DIGEST's. */
 static int pitfall_start_digest_then_set(test_server_t *s, const char *pitfall,
                                          const char *watchdog, const char *log,
                                          long long digest_target_ms, int *digester)
@@ -727,7 +727,7 @@ static void test_pitfall_stall_warn(void)
     EXPECT_READ(b, "+OK\r\n");
     EXPECT_REPLY(b, "GET a\r\n", "$1\r\nb\r\n");
     CU_ASSERT(INFO_FIELD(b, "lock_stalls") >= 1);
-    int found = server_log_contains(log, "STALL on the store lock") == 1 &&
+    int found = server_log_contains(log, "STALL on the store lock: the loop thread") == 1 &&
                 server_log_contains(log, "Still waiting") == 1 &&
                 server_log_contains(log, "work_cb") == 1;
     CU_ASSERT(found);

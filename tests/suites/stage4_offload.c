@@ -742,12 +742,12 @@ static void test_pitfall_stall_warn(void)
 /* ==== A slow holder is not a trap ================================================ */
 
 #define SLOW_HOLDER_BOUND_MS 25  /* --watchdog-ms: a short bound, so a small store passes it */
-#define SLOW_SAVE_TARGET_MS  250 /* a SAVE this long copies for several bounds */
+#define SLOW_SAVE_TARGET_MS  300 /* a SAVE this long copies for many bounds */
 #define FILL_BATCH           5000
 #define FILL_MAX_KEYS        1000000
-#define DIGESTERS            12
-#define DIGESTS_EACH         100
-#define DIGEST_TARGET_SHORT  2 /* ms: twelve clients keep four workers busy for 0.6 s */
+#define SLOW_SLEEPERS        4   /* one per worker (--threads 4) */
+#define SLOW_SLEEP_MS        100 /* ends while the copy runs, which starts at once */
+#define SLOW_WAITERS         8   /* DIGESTs queued behind the sleeps */
 #define DIGEST_SMALL_LEN     100
 
 /* SETs f<first>..f<last - 1> on fd, FILL_BATCH pipelined at a time. */
@@ -792,11 +792,16 @@ static long long fill_until_save_takes(int fd, long long target_ms, long long ma
  * progress: the watchdog reports the STALL and waits on (--watchdog warn,
  * the default) instead of ending the process, which lost everything since
  * the last dump (issue 11, defect 1). SAVE completes, every DIGEST is
- * answered, and SIGTERM still ends the server with 0. */
+ * answered, and SIGTERM still ends the server with 0.
+ *
+ * The DIGESTs must reach a worker during the copy, while the loop (busy
+ * copying) can start nothing: so they are queued first, behind a short
+ * DEBUG SLEEP on each worker that ends well inside the copy. */
 static void test_slow_holder_survives(void)
 {
-    char bound[16];
+    char bound[16], sleep_request[64];
     snprintf(bound, sizeof bound, "%d", SLOW_HOLDER_BOUND_MS);
+    snprintf(sleep_request, sizeof sleep_request, "DEBUG SLEEP %.3f\r\n", SLOW_SLEEP_MS / 1000.0);
     const char *log = tmp_path("slow-holder.log", 1);
     test_server_t srv;
     start_logged(&srv, log,
@@ -805,55 +810,54 @@ static void test_slow_holder_survives(void)
     int saver = CONNECT(srv.port);
     long long keys = fill_until_save_takes(saver, SLOW_SAVE_TARGET_MS, FILL_MAX_KEYS);
     set_value(saver, "d", DIGEST_SMALL_LEN, 'd');
-    long long rounds = calibrate_rounds(saver, "d", DIGEST_SMALL_LEN, DIGEST_TARGET_SHORT);
 
-    /* Twelve clients keep the four workers busy with short DIGESTs, eight
-     * of them queued at any time: a worker picks up the next one within a
-     * DIGEST's time of the copy's start, far less than the copy, even on a
-     * busy machine, and waits for store_mu until the copy is done. */
-    int fds[DIGESTERS];
-    CONNECT_MANY(srv.port, fds, DIGESTERS, 1);
-    buf_t req = BUF_INIT;
-    for (int i = 0; i < DIGESTS_EACH; i++)
-        buf_printf(&req, "DIGEST d %lld\r\n", rounds);
-    for (int i = 0; i < DIGESTERS; i++)
-        CU_ASSERT_EQUAL(client_send(fds[i], req.data, req.len), 0);
-    buf_free(&req);
-    EXPECT_INFO_REACHES(saver, "jobs_in_flight", DIGESTERS, 5000);
+    int sleepers[SLOW_SLEEPERS], waiters[SLOW_WAITERS];
+    CONNECT_MANY(srv.port, sleepers, SLOW_SLEEPERS, 1);
+    CONNECT_MANY(srv.port, waiters, SLOW_WAITERS, 1);
+    long long t0 = harness_now_ms();
+    for (int i = 0; i < SLOW_SLEEPERS; i++)
+        CU_ASSERT_EQUAL(client_send_str(sleepers[i], sleep_request), 0);
+    for (int i = 0; i < SLOW_WAITERS; i++)
+        CU_ASSERT_EQUAL(client_send_str(waiters[i], "DIGEST d 1\r\n"), 0);
+    EXPECT_INFO_REACHES(saver, "jobs_in_flight", SLOW_SLEEPERS + SLOW_WAITERS, 5000);
+    long long save_at_ms = harness_now_ms() - t0;
     CU_ASSERT_EQUAL(client_send_str(saver, "SAVE\r\n"), 0);
     if (!EXPECT_READ(saver, "+OK\r\n")) {
         fprintf(stderr, "SAVE was not answered; the server exited with %d\n",
                 server_wait(&srv, 5000));
         server_log_print(log);
-        client_close_all(fds, DIGESTERS);
+        client_close_all(sleepers, SLOW_SLEEPERS);
+        client_close_all(waiters, SLOW_WAITERS);
         close(saver);
         return;
     }
-    long long copy_us = INFO_FIELD(saver, "last_save_copy_usec");
-    long long in_flight = INFO_FIELD(saver, "jobs_in_flight");
+    long long copy_ms = INFO_FIELD(saver, "last_save_copy_usec") / 1000;
     int answered = 0;
-    for (int i = 0; i < DIGESTERS; i++) {
-        for (int j = 0; j < DIGESTS_EACH; j++) {
-            buf_t reply = BUF_INIT;
-            answered += client_read_reply(fds[i], &reply, 10000) == 0 && reply.len == 23;
-            buf_free(&reply);
-        }
+    for (int i = 0; i < SLOW_SLEEPERS; i++)
+        answered += EXPECT_READ(sleepers[i], "+OK\r\n");
+    for (int i = 0; i < SLOW_WAITERS; i++) {
+        buf_t reply = BUF_INIT;
+        answered += client_read_reply(waiters[i], &reply, 10000) == 0 && reply.len == 23;
+        buf_free(&reply);
     }
     long long stalls = INFO_FIELD(saver, "lock_stalls");
     fprintf(stderr,
-            "(%lld keys copied in %lld ms, %lld DIGESTs still in flight after, %lld lock stalls) ",
-            keys, copy_us / 1000, in_flight, stalls);
-    /* The set-up: the copy outlasted the bound (the count of DIGESTs still
-     * in flight, printed, says whether the stream outlasted the copy). */
-    CU_ASSERT(copy_us / 1000 >= 2 * SLOW_HOLDER_BOUND_MS);
+            "(%lld keys copied in %lld ms, SAVE sent %lld ms after the sleeps, %lld lock "
+            "stalls) ",
+            keys, copy_ms, save_at_ms, stalls);
+    /* The set-up: the sleeps ended inside the copy, a few bounds before its
+     * end, so the DIGESTs queued behind them met it. */
+    CU_ASSERT(save_at_ms < SLOW_SLEEP_MS);
+    CU_ASSERT(copy_ms >= SLOW_SLEEP_MS + 2 * SLOW_HOLDER_BOUND_MS);
     /* The point: reported, and survived. */
-    CU_ASSERT_EQUAL(answered, DIGESTERS * DIGESTS_EACH);
+    CU_ASSERT_EQUAL(answered, SLOW_SLEEPERS + SLOW_WAITERS);
     EXPECT_REPLY(saver, "PING\r\n", "+PONG\r\n");
     CU_ASSERT_EQUAL(INFO_FIELD(saver, "keys"), keys + 1);
     CU_ASSERT(stalls >= 1);
     CU_ASSERT_EQUAL(server_log_contains(log, "STALL on the store lock"), 1);
     CU_ASSERT_EQUAL(server_log_contains(log, "copying the store for SAVE"), 1);
-    client_close_all(fds, DIGESTERS);
+    client_close_all(sleepers, SLOW_SLEEPERS);
+    client_close_all(waiters, SLOW_WAITERS);
     close(saver);
     int rc = server_stop(&srv, SIGTERM, 10000);
     CU_ASSERT_EQUAL(rc, 0);

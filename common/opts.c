@@ -20,6 +20,8 @@ typedef enum opt_id {
     OPT_LOG_LEVEL,
     OPT_PITFALL,
     OPT_LOCK_STRATEGY,
+    OPT_WATCHDOG,
+    OPT_WATCHDOG_MS,
     OPT_HELP,
     OPT_VERSION,
 } opt_id_t;
@@ -40,6 +42,8 @@ static const opt_def_t opt_defs[] = {
     {"log-level", OPT_LOG_LEVEL, "LEVEL", 0},
     {"pitfall", OPT_PITFALL, "NAME", OPTS_PITFALL},
     {"lock-strategy", OPT_LOCK_STRATEGY, "S", OPTS_LOCK_STRATEGY},
+    {"watchdog", OPT_WATCHDOG, "MODE", OPTS_WATCHDOG},
+    {"watchdog-ms", OPT_WATCHDOG_MS, "N", OPTS_WATCHDOG},
     {"help", OPT_HELP, NULL, 0},
     {"version", OPT_VERSION, NULL, 0},
 };
@@ -54,6 +58,12 @@ static const char *const pitfall_names[] = {
 static const char *const lock_strategy_names[] = {
     [OPTS_LOCK_COPY] = "copy",
     [OPTS_LOCK_QUEUE] = "queue",
+};
+
+static const char *const watchdog_names[] = {
+    [OPTS_WATCHDOG_WARN] = "warn",
+    [OPTS_WATCHDOG_EXIT] = "exit",
+    [OPTS_WATCHDOG_OFF] = "off",
 };
 
 /* ==== Messages ========================================================== */
@@ -117,6 +127,14 @@ static void print_help(const opts_stage_t *stage)
     if (stage->extra & OPTS_LOCK_STRATEGY)
         print_option("lock-strategy", "S",
                      "how SAVE keeps writers out: copy or queue (default copy)");
+    if (stage->extra & OPTS_WATCHDOG) {
+        print_option("watchdog", "MODE",
+                     "a stall: warn (report, wait on) or exit; off: no watchdog (default warn)");
+        snprintf(help, sizeof help,
+                 "the watchdog's bound on waiting for the store lock, 1 to %d (default %d)",
+                 OPTS_MAX_WATCHDOG_MS, OPTS_DEFAULT_WATCHDOG_MS);
+        print_option("watchdog-ms", "N", help);
+    }
     print_option("help", NULL, "print this help and exit");
     print_option("version", NULL, "print the version and exit");
     printf("\nA value follows its option as \"--port 7001\" or \"--port=7001\".\n");
@@ -200,6 +218,19 @@ static int set_value(opts_t *o, const opts_stage_t *stage, const opt_def_t *def,
             return bad_value(stage, def, value, "copy or queue");
         o->lock_strategy = (opts_lock_strategy_t)n;
         break;
+    case OPT_WATCHDOG:
+        if (parse_name(value, watchdog_names, sizeof watchdog_names / sizeof watchdog_names[0],
+                       &n) != 0)
+            return bad_value(stage, def, value, "warn, exit or off");
+        o->watchdog = (opts_watchdog_t)n;
+        break;
+    case OPT_WATCHDOG_MS:
+        if (parse_int(value, 1, OPTS_MAX_WATCHDOG_MS, &o->watchdog_ms) != 0) {
+            snprintf(expected, sizeof expected, "an integer from 1 to %d (milliseconds)",
+                     OPTS_MAX_WATCHDOG_MS);
+            return bad_value(stage, def, value, expected);
+        }
+        break;
     case OPT_HELP:
     case OPT_VERSION:
         break; /* flags: handled by the caller */
@@ -227,6 +258,8 @@ static void set_defaults(opts_t *o, const opts_stage_t *stage)
     o->log_level = LOGL_INFO;
     o->pitfall = OPTS_PITFALL_NONE;
     o->lock_strategy = OPTS_LOCK_COPY;
+    o->watchdog = OPTS_WATCHDOG_WARN;
+    o->watchdog_ms = OPTS_DEFAULT_WATCHDOG_MS;
 }
 
 int opts_parse(opts_t *o, const opts_stage_t *stage, int argc, char **argv)

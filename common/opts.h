@@ -14,6 +14,8 @@
  *   --log-level LEVEL  debug, info, warn or error (default info)
  *   --pitfall NAME     stage 4 only: build in a known concurrency bug
  *   --lock-strategy S  stage 4 only: how SAVE keeps writers out
+ *   --watchdog MODE    stage 4 only: what a lock wait past the bound does
+ *   --watchdog-ms N    stage 4 only: the bound on waiting for the store lock
  *   --help, --version
  *
  * Both "--port 7001" and "--port=7001" are accepted.
@@ -23,12 +25,15 @@
 #define OPTS_DEFAULT_MAX_CLIENTS 10000
 #define OPTS_MAX_THREADS         1024
 #define OPTS_MAX_CLIENTS_LIMIT   1000000
+#define OPTS_DEFAULT_WATCHDOG_MS 1000
+#define OPTS_MAX_WATCHDOG_MS     60000
 
 /* Options beyond the common set that a stage offers. */
 enum opts_extra {
     OPTS_THREADS = 1 << 0,
     OPTS_PITFALL = 1 << 1,
     OPTS_LOCK_STRATEGY = 1 << 2,
+    OPTS_WATCHDOG = 1 << 3, /* --watchdog and --watchdog-ms */
 };
 
 /* What a stage tells the parser about itself. */
@@ -52,6 +57,12 @@ typedef enum opts_lock_strategy {
     OPTS_LOCK_QUEUE,    /* "queue": a callback-queue lock, writers wait in line */
 } opts_lock_strategy_t;
 
+typedef enum opts_watchdog {
+    OPTS_WATCHDOG_WARN = 0, /* "warn": report a stall and wait on; exit on a deadlock */
+    OPTS_WATCHDOG_EXIT,     /* "exit": exit on a stall as on a deadlock (the pitfall demos) */
+    OPTS_WATCHDOG_OFF,      /* "off": a plain mutex, nothing watched; a deadlock hangs */
+} opts_watchdog_t;
+
 typedef struct opts {
     const char *bind;
     int port;
@@ -61,6 +72,8 @@ typedef struct opts {
     log_level_t log_level;
     opts_pitfall_t pitfall;
     opts_lock_strategy_t lock_strategy;
+    opts_watchdog_t watchdog;
+    int watchdog_ms;
 } opts_t;
 
 /*

@@ -31,7 +31,10 @@
  * command on the loop that needs the store waits for a lock only the loop
  * itself could release. With --pitfall lock-during-work, a worker keeps
  * store_mu for the whole slow step and the loop waits behind it. store_lock()
- * is a watchdog: it catches both, says what happened and exits.
+ * is a watchdog (--watchdog): it reports both. A deadlock ends the process,
+ * since no thread can go on; a stall is reported and waited out, since a
+ * holder that is only slow (SAVE's copy of a big store) will let go, unless
+ * --watchdog exit makes it fatal too, as the pitfall demos want.
  */
 
 #include "alloc.h"
@@ -72,16 +75,15 @@
 #define LAG_INTERVAL_MS    10            /* how often the lag monitor ticks */
 #define STALL_MS           100           /* a tick this late counts as a stall */
 
-/* Offloading, and the watchdog on the store lock. */
-#define JOBS_MAX           64   /* slow commands queued or running at once */
-#define LOCK_WAIT_MAX_MS   1000 /* the watchdog's bound on waiting for store_mu */
+/* Offloading, and the watchdog on the store lock (its bound is --watchdog-ms). */
+#define JOBS_MAX           64 /* slow commands queued or running at once */
 #define WATCHDOG_EXIT_CODE 3
 
 static const opts_stage_t stage = {
     .name = "stage4-offload",
     .summary = "a libuv event loop that hands slow commands to libuv's thread pool",
     .default_port = 7004,
-    .extra = OPTS_THREADS | OPTS_PITFALL | OPTS_LOCK_STRATEGY,
+    .extra = OPTS_THREADS | OPTS_PITFALL | OPTS_LOCK_STRATEGY | OPTS_WATCHDOG,
     .default_threads = 4,
     .threads_help = "libuv thread pool size (UV_THREADPOOL_SIZE) for slow commands",
 };
@@ -107,7 +109,9 @@ typedef struct server {
 
     wlock_t store_mu; /* guards store; a watched lock, see store_lock() */
     store_t *store;
-    qlock_t save_lock; /* --lock-strategy queue: writers wait behind SAVE */
+    qlock_t save_lock;     /* --lock-strategy queue: writers wait behind SAVE */
+    uint64_t save_copy_us; /* the last copy for SAVE (--lock-strategy copy), on the loop */
+    size_t save_copy_keys; /* ...and how many keys it copied */
 
     job_t *jobs; /* in flight: queued or running */
     int job_count;
@@ -224,10 +228,11 @@ static size_t output_queued(conn_t *c)
 /* ==== The store lock and its watchdog ==================================== */
 
 /* Takes store_mu, or ends the process. store_mu is a watched lock
- * (wlock.h): a deadlock (held across a callback) or a stall (held during
- * slow work) comes back as an error with a report in the log, and a server
- * whose loop has deadlocked, or that stalls every client, must say so and
- * stop rather than hang. who must be a string literal (see wlock_lock()). */
+ * (wlock.h): a deadlock (held across a callback) comes back as an error
+ * with a report in the log, and a server whose loop has deadlocked must say
+ * so and stop rather than hang. A stall (held during slow work) is reported
+ * and waited out, or is an error too under --watchdog exit; with --watchdog
+ * off nothing is watched. who must be a string literal (see wlock_lock()). */
 static void store_lock(server_t *srv, const char *who)
 {
     if (wlock_lock(&srv->store_mu, who) == 0)
@@ -239,6 +244,20 @@ static void store_lock(server_t *srv, const char *who)
 static void store_unlock(server_t *srv)
 {
     wlock_unlock(&srv->store_mu);
+}
+
+/* What --watchdog asks of store_mu. */
+static wlock_mode_t watchdog_mode(opts_watchdog_t watchdog)
+{
+    switch (watchdog) {
+    case OPTS_WATCHDOG_EXIT:
+        return WLOCK_STALL_FAILS;
+    case OPTS_WATCHDOG_OFF:
+        return WLOCK_UNWATCHED;
+    case OPTS_WATCHDOG_WARN:
+        break;
+    }
+    return WLOCK_STALL_WAITS;
 }
 
 /* ==== Offloading slow commands =========================================== */
@@ -420,7 +439,10 @@ static void start_job(server_t *srv, job_t *job)
         /* Fix 1: copy under a short lock and release before yielding; the
          * worker writes the copy. */
         store_lock(srv, "the loop thread (copying the store for SAVE)");
-        cmd_job_read(&job->cmd, srv->store);
+        uint64_t start_ns = uv_hrtime();
+        cmd_job_read(&job->cmd, srv->store); /* O(keys): every client waits for it */
+        srv->save_copy_us = (uv_hrtime() - start_ns) / 1000;
+        srv->save_copy_keys = store_count(srv->store);
         store_unlock(srv);
         job->plan = PLAN_COPIED;
     } else {
@@ -1038,6 +1060,7 @@ static void info_cb(buf_t *out, void *arg)
 {
     server_t *srv = arg;
     static const char *const pitfalls[] = {"none", "mutex-across-callback", "lock-during-work"};
+    static const char *const watchdogs[] = {"warn", "exit", "off"};
     buf_printf(out, "model:event-loop-with-offload\r\n");
     buf_printf(out, "connected_clients:%d\r\n", srv->conn_count);
     buf_printf(out, "threadpool_size:%d\r\n", srv->opts.threads);
@@ -1048,6 +1071,11 @@ static void info_cb(buf_t *out, void *arg)
     buf_printf(out, "lock_strategy:%s\r\n",
                srv->opts.lock_strategy == OPTS_LOCK_QUEUE ? "queue" : "copy");
     buf_printf(out, "pitfall:%s\r\n", pitfalls[srv->opts.pitfall]);
+    buf_printf(out, "watchdog:%s\r\n", watchdogs[srv->opts.watchdog]);
+    buf_printf(out, "watchdog_ms:%d\r\n", srv->opts.watchdog_ms);
+    buf_printf(out, "lock_stalls:%lld\r\n", wlock_stalls(&srv->store_mu));
+    buf_printf(out, "last_save_copy_usec:%llu\r\n", (unsigned long long)srv->save_copy_us);
+    buf_printf(out, "last_save_copy_keys:%zu\r\n", srv->save_copy_keys);
     buf_printf(out, "loop_lag_ms:%llu\r\n", (unsigned long long)srv->lag_current_ms);
     buf_printf(out, "loop_lag_max_ms:%llu\r\n", (unsigned long long)srv->lag_max_ms);
     buf_printf(out, "loop_stalls:%llu\r\n", (unsigned long long)srv->lag_stalls);
@@ -1231,7 +1259,8 @@ int main(int argc, char **argv)
         .info = info_cb,
         .info_arg = srv,
     };
-    rc = wlock_init(&srv->store_mu, "the store lock", LOCK_WAIT_MAX_MS);
+    rc = wlock_init(&srv->store_mu, "the store lock", watchdog_mode(srv->opts.watchdog),
+                    srv->opts.watchdog_ms);
     if (rc != 0) {
         log_error("cannot create the store lock: %s", strerror(-rc));
         return 1;

@@ -34,7 +34,7 @@ static const opts_stage_t stage4 = {
     .name = "stage4-offload",
     .summary = "an event loop that offloads slow commands",
     .default_port = 7004,
-    .extra = OPTS_THREADS | OPTS_PITFALL | OPTS_LOCK_STRATEGY,
+    .extra = OPTS_THREADS | OPTS_PITFALL | OPTS_LOCK_STRATEGY | OPTS_WATCHDOG,
     .default_threads = 2,
     .threads_help = "threads that run slow commands",
 };
@@ -109,6 +109,8 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(r.o.log_level, LOGL_INFO);
     CU_ASSERT_EQUAL(r.o.pitfall, OPTS_PITFALL_NONE);
     CU_ASSERT_EQUAL(r.o.lock_strategy, OPTS_LOCK_COPY);
+    CU_ASSERT_EQUAL(r.o.watchdog, OPTS_WATCHDOG_WARN);
+    CU_ASSERT_EQUAL(r.o.watchdog_ms, 1000);
     CU_ASSERT_STRING_EQUAL(r.out, "");
     CU_ASSERT_STRING_EQUAL(r.err, "");
 
@@ -127,7 +129,7 @@ static void test_every_option(void)
 {
     PARSE(&r, &stage4, "--port", "0", "--bind", "0.0.0.0", "--threads", "16", "--max-clients", "50",
           "--dbfile", "/tmp/x.resp", "--log-level", "debug", "--pitfall", "lock-during-work",
-          "--lock-strategy", "queue");
+          "--lock-strategy", "queue", "--watchdog", "exit", "--watchdog-ms", "50");
     CU_ASSERT_EQUAL(r.rc, 0);
     CU_ASSERT_EQUAL(r.o.port, 0);
     CU_ASSERT_STRING_EQUAL(r.o.bind, "0.0.0.0");
@@ -137,11 +139,13 @@ static void test_every_option(void)
     CU_ASSERT_EQUAL(r.o.log_level, LOGL_DEBUG);
     CU_ASSERT_EQUAL(r.o.pitfall, OPTS_PITFALL_LOCK_DURING_WORK);
     CU_ASSERT_EQUAL(r.o.lock_strategy, OPTS_LOCK_QUEUE);
+    CU_ASSERT_EQUAL(r.o.watchdog, OPTS_WATCHDOG_EXIT);
+    CU_ASSERT_EQUAL(r.o.watchdog_ms, 50);
     CU_ASSERT_STRING_EQUAL(r.err, "");
 
     PARSE(&r, &stage4, "--port=65535", "--bind=10.1.2.3", "--threads=1024", "--max-clients=1000000",
           "--dbfile=dump.resp", "--log-level=error", "--pitfall=mutex-across-callback",
-          "--lock-strategy=copy");
+          "--lock-strategy=copy", "--watchdog=off", "--watchdog-ms=60000");
     CU_ASSERT_EQUAL(r.rc, 0);
     CU_ASSERT_EQUAL(r.o.port, 65535);
     CU_ASSERT_STRING_EQUAL(r.o.bind, "10.1.2.3");
@@ -151,6 +155,13 @@ static void test_every_option(void)
     CU_ASSERT_EQUAL(r.o.log_level, LOGL_ERROR);
     CU_ASSERT_EQUAL(r.o.pitfall, OPTS_PITFALL_MUTEX_ACROSS_CALLBACK);
     CU_ASSERT_EQUAL(r.o.lock_strategy, OPTS_LOCK_COPY);
+    CU_ASSERT_EQUAL(r.o.watchdog, OPTS_WATCHDOG_OFF);
+    CU_ASSERT_EQUAL(r.o.watchdog_ms, 60000);
+
+    PARSE(&r, &stage4, "--watchdog", "off", "--watchdog", "warn", "--watchdog-ms", "1");
+    CU_ASSERT_EQUAL(r.rc, 0);
+    CU_ASSERT_EQUAL(r.o.watchdog, OPTS_WATCHDOG_WARN);
+    CU_ASSERT_EQUAL(r.o.watchdog_ms, 1);
 
     /* The smallest values, and the last of a repeated option wins. */
     PARSE(&r, &stage2, "--threads", "1", "--max-clients", "1", "--port", "1", "--port=2",
@@ -196,6 +207,16 @@ static void test_bad_numbers(void)
     PARSE(&r, &stage1, "--max-clients", "0");
     expect_error(&stage1,
                  "invalid value '0' for --max-clients: expected an integer from 1 to 1000000");
+    static const char *const bad_bounds[] = {"0", "-5", "60001", "1s", "", "2.5"};
+    for (size_t i = 0; i < sizeof bad_bounds / sizeof bad_bounds[0]; i++) {
+        PARSE(&r, &stage4, "--watchdog-ms", bad_bounds[i]);
+        snprintf(message, sizeof message,
+                 "invalid value '%s' for --watchdog-ms: expected an integer from 1 to 60000 "
+                 "(milliseconds)",
+                 bad_bounds[i]);
+        expect_error(&stage4, message);
+    }
+
     PARSE(&r, &stage1, "--max-clients", "1000001");
     expect_error(
         &stage1,
@@ -226,6 +247,12 @@ static void test_bad_words(void)
                           "or lock-during-work");
     PARSE(&r, &stage4, "--lock-strategy=lock");
     expect_error(&stage4, "invalid value 'lock' for --lock-strategy: expected copy or queue");
+    PARSE(&r, &stage4, "--watchdog", "abort");
+    expect_error(&stage4, "invalid value 'abort' for --watchdog: expected warn, exit or off");
+    PARSE(&r, &stage4, "--watchdog=WARN");
+    expect_error(&stage4, "invalid value 'WARN' for --watchdog: expected warn, exit or off");
+    PARSE(&r, &stage4, "--watchdog", "--watchdog-ms", "5");
+    expect_error(&stage4, "option '--watchdog' requires a value");
 
     PARSE(&r, &stage1, "--dbfile=");
     expect_error(&stage1, "invalid value '' for --dbfile: expected a file path");
@@ -239,6 +266,10 @@ static void test_unsupported_options(void)
     expect_error(&stage2, "this stage does not support --pitfall");
     PARSE(&r, &stage2, "--lock-strategy", "copy");
     expect_error(&stage2, "this stage does not support --lock-strategy");
+    PARSE(&r, &stage2, "--watchdog", "off");
+    expect_error(&stage2, "this stage does not support --watchdog");
+    PARSE(&r, &stage1, "--watchdog-ms=10");
+    expect_error(&stage1, "this stage does not support --watchdog-ms");
     /* Checked before the value: a missing value is not the first problem. */
     PARSE(&r, &stage1, "--threads");
     expect_error(&stage1, "this stage does not support --threads");
@@ -325,6 +356,7 @@ static void test_help(void)
     CU_ASSERT(strstr(r.out, "--threads") == NULL);
     CU_ASSERT(strstr(r.out, "--pitfall") == NULL);
     CU_ASSERT(strstr(r.out, "--lock-strategy") == NULL);
+    CU_ASSERT(strstr(r.out, "--watchdog") == NULL);
     CU_ASSERT(strstr(r.out, "(default 7001)") != NULL);
     CU_ASSERT(strstr(r.out, "(default 127.0.0.1)") != NULL);
     CU_ASSERT(strstr(r.out, "(default 10000)") != NULL);
@@ -346,6 +378,11 @@ static void test_help(void)
     CU_ASSERT(has_line_starting(r.out, "  --lock-strategy S "));
     CU_ASSERT(strstr(r.out, "mutex-across-callback or lock-during-work") != NULL);
     CU_ASSERT(strstr(r.out, "copy or queue (default copy)") != NULL);
+    CU_ASSERT(has_line_starting(r.out, "  --watchdog MODE "));
+    CU_ASSERT(has_line_starting(r.out, "  --watchdog-ms N "));
+    CU_ASSERT(strstr(r.out, "warn (report, wait on) or exit; off: no watchdog (default warn)") !=
+              NULL);
+    CU_ASSERT(strstr(r.out, "1 to 60000 (default 1000)") != NULL);
     CU_ASSERT(strstr(r.out, "(default 2)") != NULL);
     CU_ASSERT(strstr(r.out, "(default 7004)") != NULL);
     CU_ASSERT_STRING_EQUAL(r.err, "");

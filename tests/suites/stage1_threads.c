@@ -157,12 +157,40 @@ static void test_digests_run_in_parallel(void)
     STOP_SERVER(&srv);
 }
 
+/* ==== Work for clients that are gone ====================================== */
+
+#define DEPARTED_CLIENTS 4
+
+/* Clients that reset in the middle of long DIGESTs: the thread serving
+ * each of them sees the hang-up from the DIGEST's cancel callback and
+ * stops hashing, so the server's CPU use falls to nothing at once instead
+ * of burning a core per departed client for seconds, and it goes on
+ * serving. */
+static void test_departed_digests_stop(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    long long before = -1, after = -1;
+    CU_ASSERT_EQUAL_FATAL(
+        parallel_departed_cpu_ms(srv.port, srv.pid, DEPARTED_CLIENTS, &before, &after), 0);
+    fprintf(stderr, "(server CPU: %lld ms in %d ms of DIGESTs, %lld ms in %d ms after the resets) ",
+            before, PARALLEL_WINDOW_MS / 2, after, PARALLEL_WINDOW_MS);
+    CU_ASSERT(before >= PARALLEL_WINDOW_MS / 5); /* the DIGESTs were hashing */
+    CU_ASSERT(after < PARALLEL_WINDOW_MS / 10);  /* and nothing is now */
+
+    int fd = CONNECT(srv.port);
+    EXPECT_REPLY(fd, "PING\r\n", "+PONG\r\n");
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
 /* ==== Registration ======================================================== */
 
 static CU_TestInfo tests[] = {
     {"a thread per connection", test_threads_grow},
     {"DEBUG SLEEP blocks nobody else", test_sleep_blocks_nobody_else},
     {"DIGESTs run in parallel", test_digests_run_in_parallel},
+    {"work for departed clients stops", test_departed_digests_stop},
     CU_TEST_INFO_NULL,
 };
 

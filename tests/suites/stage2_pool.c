@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "support/client.h"
 #include "support/expect.h"
+#include "support/parallel.h"
 #include "support/server.h"
 
 #include <poll.h>
@@ -148,6 +149,33 @@ static void test_shutdown_with_queued_clients(void)
     client_close_all(held, 2);
 }
 
+/* ==== Work for clients that are gone ====================================== */
+
+#define DEPARTED_CLIENTS 4
+
+/* Clients that reset in the middle of long DIGESTs: the worker serving
+ * each of them sees the hang-up from the DIGEST's cancel callback and
+ * stops hashing, so the server's CPU use falls to nothing at once instead
+ * of burning a core per departed client for seconds, and it goes on
+ * serving. */
+static void test_departed_digests_stop(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, NULL);
+    long long before = -1, after = -1;
+    CU_ASSERT_EQUAL_FATAL(
+        parallel_departed_cpu_ms(srv.port, srv.pid, DEPARTED_CLIENTS, &before, &after), 0);
+    fprintf(stderr, "(server CPU: %lld ms in %d ms of DIGESTs, %lld ms in %d ms after the resets) ",
+            before, PARALLEL_WINDOW_MS / 2, after, PARALLEL_WINDOW_MS);
+    CU_ASSERT(before >= PARALLEL_WINDOW_MS / 5); /* the DIGESTs were hashing */
+    CU_ASSERT(after < PARALLEL_WINDOW_MS / 10);  /* and nothing is now */
+
+    int fd = CONNECT(srv.port);
+    EXPECT_REPLY(fd, "PING\r\n", "+PONG\r\n");
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
 /* ==== Registration ======================================================== */
 
 static CU_TestInfo tests[] = {
@@ -156,6 +184,7 @@ static CU_TestInfo tests[] = {
     {"the pool does not grow", test_pool_does_not_grow},
     {"queue full: refused", test_queue_full_refusal},
     {"shutdown with queued clients", test_shutdown_with_queued_clients},
+    {"work for departed clients stops", test_departed_digests_stop},
     CU_TEST_INFO_NULL,
 };
 

@@ -2,6 +2,7 @@
 #define TEST_PARALLEL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * DIGESTs sent on several connections at once. Whether the server ran them
@@ -26,5 +27,25 @@ long long parallel_digest_ms(const int *fds, int n, const char *key, long long r
  * fastest of three runs: a busy moment elsewhere only makes a run slower.
  */
 long long parallel_calibrate_rounds(int fd, const char *key, size_t vlen, long long target_ms);
+
+/*
+ * Work for clients that are gone (issue 11, defect 9). Sets the key
+ * "departed" to PARALLEL_DEPARTED_VLEN bytes, then n new clients on port
+ * (at most PARALLEL_DEPARTED_MAX) each send a DIGEST of it as long as
+ * DIGEST_MAX_WORK allows (seconds of a core each, more under a sanitizer)
+ * and reset (SO_LINGER 0) while it runs. Sets *before_ms to the server's
+ * (pid's) CPU time over PARALLEL_WINDOW_MS / 2 while the DIGESTs run, and
+ * *after_ms to its CPU time over PARALLEL_WINDOW_MS starting
+ * PARALLEL_SETTLE_MS after the resets: near zero when the server stopped
+ * the work nobody waits for, up to n busy cores' worth when it did not.
+ * Returns 0, or a negative errno when a client could not connect, send or
+ * set the key.
+ */
+#define PARALLEL_DEPARTED_MAX  16
+#define PARALLEL_DEPARTED_VLEN 1024
+#define PARALLEL_SETTLE_MS     200
+#define PARALLEL_WINDOW_MS     1000
+
+int parallel_departed_cpu_ms(int port, pid_t pid, int n, long long *before_ms, long long *after_ms);
 
 #endif /* TEST_PARALLEL_H */

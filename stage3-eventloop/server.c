@@ -138,8 +138,7 @@ static void run_slow_command(conn_t *c, const cmd_t *cmd)
     if (cmd_job_init(&job, cmd, c->parser.argc, c->parser.argv, &srv->env, &c->out) != 0)
         return;
     cmd_job_read(&job, srv->store);
-    cmd_job_run(&job, job_cancelled_cb,
-                srv); /* sleeps, hashes or writes the dump: the loop waits */
+    cmd_job_run(&job, job_cancelled_cb, srv); /* sleeps, hashes or saves: the whole loop waits */
     cmd_job_reply(&job, &c->out);
 }
 

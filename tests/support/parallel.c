@@ -83,7 +83,7 @@ static int set_departed_key(int port)
     return rc;
 }
 
-int parallel_departed_cpu_ms(int port, pid_t pid, int n, long long *before_ms, long long *after_ms)
+int parallel_departed_digests(int port, pid_t pid, int n, parallel_departed_t *r)
 {
     int fds[PARALLEL_DEPARTED_MAX];
     char request[96];
@@ -103,7 +103,8 @@ int parallel_departed_cpu_ms(int port, pid_t pid, int n, long long *before_ms, l
     }
     if (rc == 0) {
         poll(NULL, 0, 100); /* every DIGEST under way */
-        *before_ms = cpu_over_ms(pid, PARALLEL_WINDOW_MS / 2);
+        r->before_ms = cpu_over_ms(pid, PARALLEL_WINDOW_MS / 2);
+        r->running = proc_threads_running(pid);
     }
     for (int i = 0; i < n; i++)
         if (fds[i] >= 0)
@@ -111,6 +112,8 @@ int parallel_departed_cpu_ms(int port, pid_t pid, int n, long long *before_ms, l
     if (rc != 0)
         return rc;
     poll(NULL, 0, PARALLEL_SETTLE_MS);
-    *after_ms = cpu_over_ms(pid, PARALLEL_WINDOW_MS);
-    return *before_ms < 0 ? (int)*before_ms : *after_ms < 0 ? (int)*after_ms : 0;
+    r->after_ms = cpu_over_ms(pid, PARALLEL_WINDOW_MS);
+    if (r->running < 0)
+        return r->running;
+    return r->before_ms < 0 ? (int)r->before_ms : r->after_ms < 0 ? (int)r->after_ms : 0;
 }

@@ -54,7 +54,7 @@
 #define OUTPUT_FLUSH      (1024 * 1024)      /* write replies out mid-batch past this */
 #define LISTEN_BACKLOG    511
 #define RESERVED_FDS      32   /* kept for the listener, the dump file, logging */
-#define SHUTDOWN_GRACE_MS 5000 /* then connections stuck in write() are cut off */
+#define SHUTDOWN_GRACE_MS 1000 /* then connections stuck in write() are cut off */
 #define QUEUE_CAPACITY    256  /* accepted connections waiting for a worker */
 
 static const opts_stage_t stage = {
@@ -151,6 +151,26 @@ static int flush_output(conn_t *c)
 
 /* ==== Executing requests ================================================= */
 
+/* True when the client has hung up: reset, closed, or shut its sending
+ * side (POLLRDHUP). Nobody will read the reply of its slow command then.
+ * Asks without waiting, and reads nothing: pipelined requests stay queued
+ * in the socket. */
+static int client_hung_up(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLRDHUP};
+    return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/* Asked by a running slow command at least every CMD_CANCEL_POLL_MS: give
+ * up when the server is shutting down (stop_connections() sets stopping)
+ * or when its client has gone, so that neither waits for work nobody
+ * will read. */
+static int job_cancelled_cb(void *arg)
+{
+    conn_t *c = arg;
+    return atomic_load(&c->srv->stopping) || client_hung_up(c->fd);
+}
+
 /* A slow command runs right here, in the connection's own thread: only its
  * own client waits. The store lock is held just for the copy. */
 static void run_slow_command(conn_t *c, const cmd_t *cmd)
@@ -163,7 +183,7 @@ static void run_slow_command(conn_t *c, const cmd_t *cmd)
     pthread_mutex_lock(&srv->store_lock);
     cmd_job_read(&job, srv->store);
     pthread_mutex_unlock(&srv->store_lock);
-    cmd_job_run(&job, NULL, NULL); /* sleeps, hashes or writes the dump: no lock held */
+    cmd_job_run(&job, job_cancelled_cb, c); /* sleeps, hashes or writes the dump: no lock held */
     cmd_job_reply(&job, &c->out);
 }
 
@@ -522,12 +542,14 @@ static int load_dump(server_t *srv, dump_lock_t *lock)
  *
  * shutdown(SHUT_RD) makes a worker blocked in read() see EOF, while a
  * worker in the middle of a command finishes it, writes its replies (the
- * write side stays open) and then sees `stopping`. The flag is needed:
- * Linux still returns data that arrives after SHUT_RD, so a client that
- * keeps sending would never let read() see EOF. Queued connections are
- * shut too: the workers drain them quickly. A worker stuck in write() to a
- * client that does not read gets a grace period, then SHUT_RDWR makes its
- * write fail. */
+ * write side stays open) and then sees `stopping`; a slow command sees it
+ * too, through job_cancelled_cb(), and stops within CMD_CANCEL_POLL_MS
+ * with an error reply. The flag is needed: Linux still returns data that
+ * arrives after SHUT_RD, so a client that keeps sending would never let
+ * read() see EOF. Queued connections are shut too: the workers drain them
+ * quickly. A worker stuck in write() to a client that does not read gets a
+ * grace period, then SHUT_RDWR makes its write fail: whatever runs, the
+ * wait is bounded by about SHUTDOWN_GRACE_MS. */
 static void stop_connections(server_t *srv)
 {
     atomic_store(&srv->stopping, 1);

@@ -15,6 +15,8 @@
  *
  * Threads and data: there is one thread. The store, the connections and
  * the counters are touched only by the loop thread, so nothing is locked.
+ * The one exception is the signal handler, which may interrupt the loop
+ * thread anywhere: it only sets two atomics and wakes the loop.
  *
  * Ownership, as libuv requires:
  *   - read buffers are c->in's spare room, handed out by alloc_cb and kept
@@ -35,8 +37,10 @@
 #include "resp.h"
 #include "store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +51,7 @@
 #define QUERY_BUF_MAX     (64 * 1024 * 1024) /* a partial request may not grow past this */
 #define LISTEN_BACKLOG    511
 #define RESERVED_FDS      32   /* kept for the listener, the dump file, logging */
-#define SHUTDOWN_GRACE_MS 5000 /* then connections that do not drain are cut off */
+#define SHUTDOWN_GRACE_MS 1000 /* then connections that do not drain are cut off */
 
 /* Backpressure, the work of one callback, and the loop-lag monitor. */
 #define OUTPUT_PAUSE_BYTES (1024 * 1024) /* execute nothing more for a client this far behind */
@@ -74,7 +78,7 @@ typedef struct server {
     cmd_env_t env;
     uv_loop_t *loop;
     uv_tcp_t listener;
-    uv_signal_t sigint, sigterm;
+    uv_async_t stop_async; /* wakes the loop when a signal asks it to stop */
     uv_timer_t lag_timer;
     uv_timer_t grace_timer; /* bounds the shutdown */
     uv_timer_t stuck_timer; /* finds clients that do not read their replies */
@@ -86,8 +90,10 @@ typedef struct server {
     store_t *store; /* the loop thread's alone: no lock */
 
     int conn_count;
-    int stopping;
-    rlim_t fd_limit; /* RLIMIT_NOFILE, as adjust_fd_limit() left it */
+    int stopping;              /* shutdown has begun (loop thread) */
+    atomic_int stop_requested; /* set by the signal handler: slow commands give up */
+    atomic_int stop_signal;    /* the signal that asked, for the log */
+    rlim_t fd_limit;           /* RLIMIT_NOFILE, as adjust_fd_limit() left it */
 
     /* The loop-lag monitor: how late lag_timer fires. */
     uint64_t lag_last_tick_ns;
@@ -146,6 +152,16 @@ static size_t output_queued(conn_t *c)
 
 /* ==== Executing requests ================================================= */
 
+/* Asked by the running slow command at least every CMD_CANCEL_POLL_MS:
+ * give up when a signal has asked the server to stop. While the command
+ * runs, the loop is blocked in it and sees no signal, so the signal
+ * handler itself sets the flag (see signal_handler()). */
+static int job_cancelled_cb(void *arg)
+{
+    server_t *srv = arg;
+    return atomic_load(&srv->stop_requested);
+}
+
 /* A slow command runs right here, on the loop thread: every other client
  * waits until it returns. That is this stage's lesson; stage 4 fixes it. */
 static void run_slow_command(conn_t *c, const cmd_t *cmd)
@@ -156,7 +172,7 @@ static void run_slow_command(conn_t *c, const cmd_t *cmd)
     if (cmd_job_init(&job, cmd, c->parser.argc, c->parser.argv, &srv->env, &c->out) != 0)
         return;
     cmd_job_read(&job, srv->store);
-    cmd_job_run(&job, NULL, NULL); /* sleeps, hashes or writes the dump: the whole loop waits */
+    cmd_job_run(&job, job_cancelled_cb, srv); /* sleeps, hashes or saves: the whole loop waits */
     cmd_job_reply(&job, &c->out);
 }
 
@@ -739,16 +755,14 @@ static void grace_timer_cb(uv_timer_t *timer)
 }
 
 /* Stops listening, then lets every connection flush its replies and close.
- * No command is half done: commands run whole between two callbacks. The
+ * No command is half done: commands run whole between two callbacks (a
+ * slow one the signal cut short has already answered with an error). The
  * loop ends by itself once the last handle is closed. */
-static void signal_cb(uv_signal_t *handle, int signum)
+static void begin_shutdown(server_t *srv)
 {
-    server_t *srv = handle->data;
-
     if (srv->stopping)
         return;
     srv->stopping = 1;
-    log_info("received %s, shutting down", strsignal(signum));
     uv_walk(srv->loop, stop_handle_cb, srv);
 
     /* A client that never reads its replies must not keep us up forever;
@@ -759,20 +773,56 @@ static void signal_cb(uv_signal_t *handle, int signum)
     uv_unref((uv_handle_t *)&srv->grace_timer);
 }
 
-static void setup_signals(server_t *srv)
+/* ==== Signals ============================================================ */
+
+/* The SIGINT and SIGTERM handler. A uv_signal_t would not do: libuv runs
+ * its callback from the loop, and the loop may be blocked in a slow
+ * command for an hour. So the handler itself tells that command to stop
+ * (stop_requested, which the command's cancel callback reads) and wakes
+ * the loop. It may run on any thread, in the middle of anything: it only
+ * stores to lock-free atomics and calls uv_async_send(), which libuv
+ * documents as async-signal-safe, and it keeps errno as it found it. A
+ * second signal does nothing more: shutdown is under way, and bounded. */
+static void signal_handler(int signum)
 {
+    int saved_errno = errno;
+    if (atomic_exchange(&server.stop_requested, 1) == 0) {
+        atomic_store(&server.stop_signal, signum);
+        uv_async_send(&server.stop_async);
+    }
+    errno = saved_errno;
+}
+
+/* On the loop thread, once the slow command (if any) has given up. */
+static void stop_async_cb(uv_async_t *handle)
+{
+    server_t *srv = handle->data;
+    log_info("received %s, shutting down", strsignal(atomic_load(&srv->stop_signal)));
+    begin_shutdown(srv);
+}
+
+/* Returns 0 or a negative libuv error. */
+static int setup_signals(server_t *srv)
+{
+    static_assert(ATOMIC_INT_LOCK_FREE == 2, "the signal handler needs lock-free atomics");
+    struct sigaction sa = {.sa_handler = signal_handler, .sa_flags = SA_RESTART};
+
     signal(SIGPIPE, SIG_IGN); /* a peer that has gone shows up as UV_EPIPE */
-    uv_signal_init(srv->loop, &srv->sigint);
-    uv_signal_init(srv->loop, &srv->sigterm);
-    srv->sigint.data = srv->sigterm.data = srv;
-    uv_signal_start(&srv->sigint, signal_cb, SIGINT);
-    uv_signal_start(&srv->sigterm, signal_cb, SIGTERM);
+    int rc = uv_async_init(srv->loop, &srv->stop_async, stop_async_cb);
+    if (rc != 0)
+        return rc;
+    srv->stop_async.data = srv;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return uv_translate_sys_error(errno);
+    return 0;
 }
 
 /* Closes whatever is left (the grace timer) and lets the loop finish, so
  * that uv_loop_close() finds nothing open. */
 static int close_loop(server_t *srv)
 {
+    atomic_store(&srv->stop_requested, 1); /* a late signal must not wake a closed loop */
     uv_walk(srv->loop, close_handle_cb, srv);
     uv_run(srv->loop, UV_RUN_DEFAULT);
     return uv_loop_close(srv->loop);
@@ -817,7 +867,11 @@ int main(int argc, char **argv)
     if (load_dump(srv, &dbfile_lock) != 0)
         goto out_store;
     srv->loop = uv_default_loop();
-    setup_signals(srv);
+    rc = setup_signals(srv);
+    if (rc != 0) {
+        log_error("cannot handle signals: %s", uv_strerror(rc));
+        goto out_loop;
+    }
     rc = listen_on(srv);
     if (rc != 0) {
         log_error("cannot listen on %s:%d: %s", srv->opts.bind, srv->opts.port, uv_strerror(rc));
@@ -828,7 +882,7 @@ int main(int argc, char **argv)
     printf("listening on %s:%d\n", srv->opts.bind, srv->env.port);
     fflush(stdout);
 
-    uv_run(srv->loop, UV_RUN_DEFAULT); /* until signal_cb has closed everything */
+    uv_run(srv->loop, UV_RUN_DEFAULT); /* until begin_shutdown() has closed everything */
 
     exit_code = save_on_exit(srv) == 0 ? 0 : 1;
 

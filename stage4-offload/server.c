@@ -16,6 +16,8 @@
  *     from inside);
  *   - a worker thread touches only the job it was given (its cmd_job_t)
  *     and, when the job must read the store, the store under store_mu;
+ *   - the signal handler, on whichever thread it interrupts, only sets
+ *     two atomics (stop_requested, stop_signal) and wakes the loop;
  *   - the store is shared again, so it has a lock again: every access from
  *     any thread holds store_mu, for the access only. The one exception is
  *     SAVE under --lock-strategy queue: its worker reads the store while the
@@ -49,6 +51,7 @@
 #include "qlock.h"
 #include "wlock.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -63,7 +66,7 @@
 #define QUERY_BUF_MAX     (64 * 1024 * 1024) /* a partial request may not grow past this */
 #define LISTEN_BACKLOG    511
 #define RESERVED_FDS      32   /* kept for the listener, the dump file, logging */
-#define SHUTDOWN_GRACE_MS 5000 /* then connections that do not drain are cut off */
+#define SHUTDOWN_GRACE_MS 1000 /* then connections that do not drain are cut off */
 
 /* Backpressure, the work of one callback, and the loop-lag monitor. */
 #define OUTPUT_PAUSE_BYTES (1024 * 1024) /* execute nothing more for a client this far behind */
@@ -98,7 +101,7 @@ typedef struct server {
     cmd_env_t env;
     uv_loop_t *loop;
     uv_tcp_t listener;
-    uv_signal_t sigint, sigterm;
+    uv_async_t stop_async; /* wakes the loop when a signal asks it to stop */
     uv_timer_t lag_timer;
     uv_timer_t grace_timer; /* bounds the shutdown */
     uv_timer_t stuck_timer; /* finds clients that do not read their replies */
@@ -120,8 +123,10 @@ typedef struct server {
     atomic_int workers_busy_peak; /* the most that ever ran at once */
 
     int conn_count;
-    int stopping;
-    rlim_t fd_limit; /* RLIMIT_NOFILE, as adjust_fd_limit() left it */
+    int stopping;              /* shutdown has begun (loop thread) */
+    atomic_int stop_requested; /* set by the signal handler: slow commands give up */
+    atomic_int stop_signal;    /* the signal that asked, for the log */
+    rlim_t fd_limit;           /* RLIMIT_NOFILE, as adjust_fd_limit() left it */
 
     /* The loop-lag monitor: how late lag_timer fires. */
     uint64_t lag_last_tick_ns;
@@ -401,9 +406,9 @@ static void save_lock_granted_cb(void *arg)
 {
     job_t *job = arg;
     if (job->srv->stopping) {
-        /* It waited for the lock while signal_cb cancelled the queued jobs:
-         * drop it like them. Run, it would write a dump of a store it never
-         * read, an empty file over the good one. */
+        /* It waited for the lock while begin_shutdown() cancelled the
+         * queued jobs: drop it like them. Run, it would write a dump of a
+         * store it never read, an empty file over the good one. */
         after_work_cb(&job->work, UV_ECANCELED); /* releases the lock too */
         return;
     }
@@ -1190,15 +1195,14 @@ static void grace_timer_cb(uv_timer_t *timer)
 /* Stops listening, cancels the jobs (queued ones never run, running ones
  * stop early and answer with an error; a SAVE finishes), then lets every connection flush its
  * replies and close. The loop ends by itself once the last handle is
- * closed and the last job is done. */
-static void signal_cb(uv_signal_t *handle, int signum)
+ * closed and the last job is done. This is the one place where shutdown
+ * begins, on the loop thread: what it does to the jobs in flight is
+ * decided here. */
+static void begin_shutdown(server_t *srv)
 {
-    server_t *srv = handle->data;
-
     if (srv->stopping)
         return;
     srv->stopping = 1;
-    log_info("received %s, shutting down", strsignal(signum));
     cancel_jobs(srv); /* queued ones never run, running ones stop early */
     uv_walk(srv->loop, stop_handle_cb, srv);
 
@@ -1210,20 +1214,56 @@ static void signal_cb(uv_signal_t *handle, int signum)
     uv_unref((uv_handle_t *)&srv->grace_timer);
 }
 
-static void setup_signals(server_t *srv)
+/* ==== Signals ============================================================ */
+
+/* The SIGINT and SIGTERM handler. A uv_signal_t would not do: libuv runs
+ * its callback from the loop, and the loop may be blocked in a slow
+ * command for an hour. So the handler itself tells that command to stop
+ * (stop_requested, which the command's cancel callback reads) and wakes
+ * the loop. It may run on any thread, in the middle of anything: it only
+ * stores to lock-free atomics and calls uv_async_send(), which libuv
+ * documents as async-signal-safe, and it keeps errno as it found it. A
+ * second signal does nothing more: shutdown is under way, and bounded. */
+static void signal_handler(int signum)
 {
+    int saved_errno = errno;
+    if (atomic_exchange(&server.stop_requested, 1) == 0) {
+        atomic_store(&server.stop_signal, signum);
+        uv_async_send(&server.stop_async);
+    }
+    errno = saved_errno;
+}
+
+/* On the loop thread, once the slow command (if any) has given up. */
+static void stop_async_cb(uv_async_t *handle)
+{
+    server_t *srv = handle->data;
+    log_info("received %s, shutting down", strsignal(atomic_load(&srv->stop_signal)));
+    begin_shutdown(srv);
+}
+
+/* Returns 0 or a negative libuv error. */
+static int setup_signals(server_t *srv)
+{
+    static_assert(ATOMIC_INT_LOCK_FREE == 2, "the signal handler needs lock-free atomics");
+    struct sigaction sa = {.sa_handler = signal_handler, .sa_flags = SA_RESTART};
+
     signal(SIGPIPE, SIG_IGN); /* a peer that has gone shows up as UV_EPIPE */
-    uv_signal_init(srv->loop, &srv->sigint);
-    uv_signal_init(srv->loop, &srv->sigterm);
-    srv->sigint.data = srv->sigterm.data = srv;
-    uv_signal_start(&srv->sigint, signal_cb, SIGINT);
-    uv_signal_start(&srv->sigterm, signal_cb, SIGTERM);
+    int rc = uv_async_init(srv->loop, &srv->stop_async, stop_async_cb);
+    if (rc != 0)
+        return rc;
+    srv->stop_async.data = srv;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return uv_translate_sys_error(errno);
+    return 0;
 }
 
 /* Closes whatever is left (the grace timer) and lets the loop finish, so
  * that uv_loop_close() finds nothing open. */
 static int close_loop(server_t *srv)
 {
+    atomic_store(&srv->stop_requested, 1); /* a late signal must not wake a closed loop */
     uv_walk(srv->loop, close_handle_cb, srv);
     uv_run(srv->loop, UV_RUN_DEFAULT);
     return uv_loop_close(srv->loop);
@@ -1280,7 +1320,11 @@ int main(int argc, char **argv)
     snprintf(threads, sizeof threads, "%d", srv->opts.threads);
     setenv("UV_THREADPOOL_SIZE", threads, 1);
     srv->loop = uv_default_loop();
-    setup_signals(srv);
+    rc = setup_signals(srv);
+    if (rc != 0) {
+        log_error("cannot handle signals: %s", uv_strerror(rc));
+        goto out_loop;
+    }
     rc = listen_on(srv);
     if (rc != 0) {
         log_error("cannot listen on %s:%d: %s", srv->opts.bind, srv->opts.port, uv_strerror(rc));
@@ -1291,7 +1335,7 @@ int main(int argc, char **argv)
     printf("listening on %s:%d\n", srv->opts.bind, srv->env.port);
     fflush(stdout);
 
-    uv_run(srv->loop, UV_RUN_DEFAULT); /* until signal_cb has closed everything */
+    uv_run(srv->loop, UV_RUN_DEFAULT); /* until begin_shutdown() has closed everything */
 
     exit_code = save_on_exit(srv) == 0 ? 0 : 1;
 

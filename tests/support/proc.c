@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int proc_status_field(pid_t pid, const char *field, long long *value)
 {
@@ -89,4 +90,24 @@ int proc_threads_running(pid_t pid)
     }
     closedir(dir);
     return running;
+}
+
+long long proc_cpu_ms(pid_t pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -errno;
+    char *ok = fgets(line, sizeof line, f);
+    fclose(f);
+    /* After "pid (comm) ": state, then ten fields, then utime and stime
+     * (fields 14 and 15 of proc(5)), in clock ticks. */
+    const char *p = ok != NULL ? strrchr(line, ')') : NULL;
+    unsigned long long utime, stime;
+    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                            &stime) != 2)
+        return -EPROTO;
+    long ticks = sysconf(_SC_CLK_TCK);
+    return (long long)((utime + stime) * 1000 / (unsigned long long)(ticks > 0 ? ticks : 100));
 }

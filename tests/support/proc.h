@@ -33,4 +33,11 @@ int proc_lowest_free_fd(pid_t pid);
  */
 int proc_threads_running(pid_t pid);
 
+/*
+ * The CPU time pid has used so far, user and system together, in ms
+ * (utime + stime in /proc/pid/stat, every thread included), or a negative
+ * errno. Two readings a second apart tell how much of a core it burnt.
+ */
+long long proc_cpu_ms(pid_t pid);
+
 #endif /* TEST_PROC_H */

@@ -26,6 +26,7 @@
 #include "cmd.h"
 #include "cmd_job.h"
 #include "dump.h"
+#include "dump_lock.h"
 #include "log.h"
 #include "opts.h"
 #include "pool.h"

@@ -1,4 +1,5 @@
 #include "dump.h"
+#include "dump_lock.h"
 #include "harness.h"
 
 #include "buf.h"

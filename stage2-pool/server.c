@@ -26,8 +26,9 @@
 #include "cmd.h"
 #include "cmd_job.h"
 #include "dump.h"
-#include "dump_lock.h"
+#include "lifecycle.h"
 #include "log.h"
+#include "mono.h"
 #include "opts.h"
 #include "pool.h"
 #include "resp.h"
@@ -54,7 +55,6 @@
 #define QUERY_BUF_MAX     (64 * 1024 * 1024) /* a partial request may not grow past this */
 #define OUTPUT_FLUSH      (1024 * 1024)      /* write replies out mid-batch past this */
 #define LISTEN_BACKLOG    511
-#define RESERVED_FDS      32   /* kept for the listener, the dump file, logging */
 #define SHUTDOWN_GRACE_MS 1000 /* then connections stuck in write() are cut off */
 #define QUEUE_CAPACITY    256  /* accepted connections waiting for a worker */
 
@@ -102,13 +102,6 @@ struct conn {
 static server_t server;
 
 /* ==== Small helpers ====================================================== */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Reads what is there, at most len bytes. Returns the byte count, 0 at EOF,
  * or a negative errno (ECONNRESET when the peer reset). */
@@ -456,27 +449,6 @@ static void info_cb(buf_t *out, void *arg)
     buf_printf(out, "pool_queue_capacity:%d\r\n", QUEUE_CAPACITY);
 }
 
-/* Raises the soft limit on open files to the hard limit, as Redis does,
- * and keeps --max-clients within what the limit allows. */
-static void adjust_fd_limit(server_t *srv)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (rl.rlim_cur != RLIM_INFINITY &&
-        (rlim_t)srv->opts.max_clients + RESERVED_FDS > rl.rlim_cur) {
-        int allowed = rl.rlim_cur > RESERVED_FDS ? (int)(rl.rlim_cur - RESERVED_FDS) : 1;
-        log_warn("--max-clients %d is above what the open file limit (%lu) allows; using %d",
-                 srv->opts.max_clients, (unsigned long)rl.rlim_cur, allowed);
-        srv->opts.max_clients = allowed;
-    }
-}
-
 /* Opens the listening socket and reports the port actually bound. */
 static int listen_on(server_t *srv)
 {
@@ -515,29 +487,6 @@ static int setup_signals(void)
     return fd < 0 ? -errno : fd;
 }
 
-/* Takes the dump's lock, which main() holds until it returns, so that a
- * second server on the same file is refused; removes what an interrupted
- * SAVE left; loads the dump. A damaged dump stops the start. */
-static int load_dump(server_t *srv, dump_lock_t *lock)
-{
-    char err[512];
-    store_t *loaded = NULL;
-
-    if (srv->opts.dbfile == NULL)
-        return 0;
-    int rc = dump_open(srv->opts.dbfile, lock, &loaded, err, sizeof err);
-    if (rc != 0) {
-        log_error("refusing to start: %s", err);
-        return rc;
-    }
-    if (loaded == NULL)
-        return 0; /* no dump yet: an empty start */
-    store_free(srv->store);
-    srv->store = loaded;
-    log_info("loaded %zu keys from %s", store_count(loaded), srv->opts.dbfile);
-    return 0;
-}
-
 /* Wakes every worker serving a connection and waits for every connection,
  * queued ones included, to finish.
  *
@@ -574,20 +523,6 @@ static void stop_connections(server_t *srv)
     pthread_mutex_unlock(&srv->conns_lock);
 }
 
-/* Saves the dump on the way out. Every worker has stopped, so nobody else
- * touches the store. Returns 0 or a negative errno. */
-static int save_on_exit(server_t *srv)
-{
-    if (srv->opts.dbfile == NULL)
-        return 0;
-    int rc = dump_save(srv->store, srv->opts.dbfile);
-    if (rc != 0)
-        log_error("saving %s on shutdown failed: %s", srv->opts.dbfile, strerror(-rc));
-    else
-        log_info("saved %zu keys to %s", store_count(srv->store), srv->opts.dbfile);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     server_t *srv = &server;
@@ -601,7 +536,7 @@ int main(int argc, char **argv)
         .stage = stage.name,
         .bind = srv->opts.bind,
         .dbfile = srv->opts.dbfile,
-        .start_ms = now_ms(),
+        .start_ms = mono_now_ms(),
         .info = info_cb,
         .info_arg = srv,
     };
@@ -609,12 +544,12 @@ int main(int argc, char **argv)
     pthread_mutex_init(&srv->conns_lock, NULL);
     pthread_cond_init(&srv->conns_empty, NULL);
     srv->store = store_new();
-    adjust_fd_limit(srv);
+    lifecycle_raise_fd_limit(&srv->opts.max_clients);
     srv->env.max_clients = srv->opts.max_clients;
 
     int exit_code = 1;
     dump_lock_t dbfile_lock = DUMP_LOCK_INIT;
-    if (load_dump(srv, &dbfile_lock) != 0)
+    if (lifecycle_load_dump(srv->opts.dbfile, &dbfile_lock, &srv->store) != 0)
         goto out_store;
     srv->signal_fd = setup_signals();
     if (srv->signal_fd < 0) {
@@ -640,7 +575,7 @@ int main(int argc, char **argv)
     close(srv->listen_fd); /* stop accepting first */
     stop_connections(srv);
     pool_stop(srv->pool); /* joins every worker */
-    exit_code = save_on_exit(srv) == 0 ? 0 : 1;
+    exit_code = lifecycle_save_dump(srv->store, srv->opts.dbfile) == 0 ? 0 : 1;
 
 out_signals:
     close(srv->signal_fd);

@@ -32,8 +32,9 @@
 #include "cmd.h"
 #include "cmd_job.h"
 #include "dump.h"
-#include "dump_lock.h"
+#include "lifecycle.h"
 #include "log.h"
+#include "mono.h"
 #include "opts.h"
 #include "resp.h"
 #include "store.h"
@@ -51,7 +52,6 @@
 #define READ_CHUNK        (64 * 1024)
 #define QUERY_BUF_MAX     (64 * 1024 * 1024) /* a partial request may not grow past this */
 #define LISTEN_BACKLOG    511
-#define RESERVED_FDS      32   /* kept for the listener, the dump file, logging */
 #define SHUTDOWN_GRACE_MS 1000 /* then connections that do not drain are cut off */
 
 /* Backpressure, the work of one callback, and the loop-lag monitor. */
@@ -94,7 +94,7 @@ typedef struct server {
     int stopping;              /* shutdown has begun (loop thread) */
     atomic_int stop_requested; /* set by the signal handler: slow commands give up */
     atomic_int stop_signal;    /* the signal that asked, for the log */
-    rlim_t fd_limit;           /* RLIMIT_NOFILE, as adjust_fd_limit() left it */
+    rlim_t fd_limit;           /* RLIMIT_NOFILE, as lifecycle_raise_fd_limit() left it */
 
     /* The loop-lag monitor: how late lag_timer fires. */
     uint64_t lag_last_tick_ns;
@@ -513,10 +513,10 @@ static void refuse_client(conn_t *c, const char *reply)
     conn_close(c);
 }
 
-/* True when the connection's descriptor is within RESERVED_FDS of the open
+/* True when the connection's descriptor is within LIFECYCLE_RESERVED_FDS of the open
  * file limit. The kernel hands out the lowest free descriptor, so a high
  * one means all below it are taken: by connections, and by whatever the
- * process inherited or opened besides, which adjust_fd_limit() cannot
+ * process inherited or opened besides, which lifecycle_raise_fd_limit() cannot
  * know. Refusing here keeps accept() from ever failing with EMFILE. */
 static int fd_reserve_reached(server_t *srv, conn_t *c)
 {
@@ -524,7 +524,7 @@ static int fd_reserve_reached(server_t *srv, conn_t *c)
 
     if (srv->fd_limit == RLIM_INFINITY || uv_fileno((uv_handle_t *)&c->handle, &fd) != 0)
         return 0;
-    return (rlim_t)fd + RESERVED_FDS >= srv->fd_limit;
+    return (rlim_t)fd + LIFECYCLE_RESERVED_FDS >= srv->fd_limit;
 }
 
 /* The listener's callback: a client is waiting to be accepted. */
@@ -649,28 +649,6 @@ static void info_cb(buf_t *out, void *arg)
     buf_printf(out, "loop_stalls:%llu\r\n", (unsigned long long)srv->lag_stalls);
 }
 
-/* Raises the soft limit on open files to the hard limit, as Redis does,
- * and keeps --max-clients within what the limit allows. */
-static void adjust_fd_limit(server_t *srv)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (rl.rlim_cur != RLIM_INFINITY &&
-        (rlim_t)srv->opts.max_clients + RESERVED_FDS > rl.rlim_cur) {
-        int allowed = rl.rlim_cur > RESERVED_FDS ? (int)(rl.rlim_cur - RESERVED_FDS) : 1;
-        log_warn("--max-clients %d is above what the open file limit (%lu) allows; using %d",
-                 srv->opts.max_clients, (unsigned long)rl.rlim_cur, allowed);
-        srv->opts.max_clients = allowed;
-    }
-    srv->fd_limit = rl.rlim_cur;
-}
-
 /* Opens the listening socket and reports the port actually bound. */
 static int listen_on(server_t *srv)
 {
@@ -689,29 +667,6 @@ static int listen_on(server_t *srv)
     if (rc != 0)
         return rc;
     srv->env.port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-    return 0;
-}
-
-/* Takes the dump's lock, which main() holds until it returns, so that a
- * second server on the same file is refused; removes what an interrupted
- * SAVE left; loads the dump. A damaged dump stops the start. */
-static int load_dump(server_t *srv, dump_lock_t *lock)
-{
-    char err[512];
-    store_t *loaded = NULL;
-
-    if (srv->opts.dbfile == NULL)
-        return 0;
-    int rc = dump_open(srv->opts.dbfile, lock, &loaded, err, sizeof err);
-    if (rc != 0) {
-        log_error("refusing to start: %s", err);
-        return rc;
-    }
-    if (loaded == NULL)
-        return 0; /* no dump yet: an empty start */
-    store_free(srv->store);
-    srv->store = loaded;
-    log_info("loaded %zu keys from %s", store_count(loaded), srv->opts.dbfile);
     return 0;
 }
 
@@ -829,19 +784,6 @@ static int close_loop(server_t *srv)
     return uv_loop_close(srv->loop);
 }
 
-/* Saves the dump on the way out. The loop has ended: nothing else runs. */
-static int save_on_exit(server_t *srv)
-{
-    if (srv->opts.dbfile == NULL)
-        return 0;
-    int rc = dump_save(srv->store, srv->opts.dbfile);
-    if (rc != 0)
-        log_error("saving %s on shutdown failed: %s", srv->opts.dbfile, strerror(-rc));
-    else
-        log_info("saved %zu keys to %s", store_count(srv->store), srv->opts.dbfile);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     server_t *srv = &server;
@@ -855,17 +797,17 @@ int main(int argc, char **argv)
         .stage = stage.name,
         .bind = srv->opts.bind,
         .dbfile = srv->opts.dbfile,
-        .start_ms = (int64_t)(uv_hrtime() / 1000000),
+        .start_ms = mono_now_ms(),
         .info = info_cb,
         .info_arg = srv,
     };
     srv->store = store_new();
-    adjust_fd_limit(srv);
+    srv->fd_limit = lifecycle_raise_fd_limit(&srv->opts.max_clients);
     srv->env.max_clients = srv->opts.max_clients;
 
     int exit_code = 1;
     dump_lock_t dbfile_lock = DUMP_LOCK_INIT;
-    if (load_dump(srv, &dbfile_lock) != 0)
+    if (lifecycle_load_dump(srv->opts.dbfile, &dbfile_lock, &srv->store) != 0)
         goto out_store;
     srv->loop = uv_default_loop();
     rc = setup_signals(srv);
@@ -885,7 +827,7 @@ int main(int argc, char **argv)
 
     uv_run(srv->loop, UV_RUN_DEFAULT); /* until begin_shutdown() has closed everything */
 
-    exit_code = save_on_exit(srv) == 0 ? 0 : 1;
+    exit_code = lifecycle_save_dump(srv->store, srv->opts.dbfile) == 0 ? 0 : 1;
 
 out_loop:
     rc = close_loop(srv);

@@ -1,0 +1,59 @@
+#include "lifecycle.h"
+
+#include "dump.h"
+#include "log.h"
+
+#include <string.h>
+
+rlim_t lifecycle_raise_fd_limit(int *max_clients)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return RLIM_INFINITY; /* unknown: nothing to enforce */
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)*max_clients + LIFECYCLE_RESERVED_FDS > rl.rlim_cur) {
+        int allowed =
+            rl.rlim_cur > LIFECYCLE_RESERVED_FDS ? (int)(rl.rlim_cur - LIFECYCLE_RESERVED_FDS) : 1;
+        log_warn("--max-clients %d is above what the open file limit (%lu) allows; using %d",
+                 *max_clients, (unsigned long)rl.rlim_cur, allowed);
+        *max_clients = allowed;
+    }
+    return rl.rlim_cur;
+}
+
+int lifecycle_load_dump(const char *dbfile, dump_lock_t *lock, store_t **store)
+{
+    char err[512];
+    store_t *loaded = NULL;
+
+    if (dbfile == NULL)
+        return 0;
+    int rc = dump_open(dbfile, lock, &loaded, err, sizeof err);
+    if (rc != 0) {
+        log_error("refusing to start: %s", err);
+        return rc;
+    }
+    if (loaded == NULL)
+        return 0; /* no dump yet: an empty start */
+    store_free(*store);
+    *store = loaded;
+    log_info("loaded %zu keys from %s", store_count(loaded), dbfile);
+    return 0;
+}
+
+int lifecycle_save_dump(const store_t *store, const char *dbfile)
+{
+    if (dbfile == NULL)
+        return 0;
+    int rc = dump_save(store, dbfile);
+    if (rc != 0)
+        log_error("saving %s on shutdown failed: %s", dbfile, strerror(-rc));
+    else
+        log_info("saved %zu keys to %s", store_count(store), dbfile);
+    return rc;
+}

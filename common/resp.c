@@ -152,8 +152,18 @@ static int expected_dollar(resp_parser_t *p, char got)
      * in a C string at all (Redis never gets this far with one). */
     if (got == '\r' || got == '\n' || got == '\0')
         got = ' ';
-    snprintf(p->error_buf, sizeof p->error_buf, "ERR Protocol error: expected '$', got '%c'", got);
-    return fail(p, p->error_buf);
+    /* The text names the byte, so it is built here, in the scratch space:
+     * a parser that fails is answered and dropped, and keeps no 64-byte
+     * array in every idle connection for the one time it would need it. */
+    static const char fmt[] = "ERR Protocol error: expected '$', got '%c'";
+    _Static_assert(sizeof fmt <= SCRATCH_MIN_CAP, "the error fits in the smallest scratch");
+    if (p->scratch_cap < sizeof fmt) {
+        free(p->scratch);
+        p->scratch = xmalloc(SCRATCH_MIN_CAP);
+        p->scratch_cap = SCRATCH_MIN_CAP;
+    }
+    snprintf(p->scratch, p->scratch_cap, fmt, got);
+    return fail(p, p->scratch);
 }
 
 /* The length line req[line_start..pos-1) has just ended with CR (at pos-1)

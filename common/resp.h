@@ -55,9 +55,8 @@ typedef struct resp_parser {
     long long array_left; /* bulk arguments of a multibulk request still to come */
     size_t argv_cap;      /* capacity of argv and arg_off */
     size_t *arg_off;      /* where argv[i] starts: in the request or in scratch */
-    char *scratch;        /* the unescaped arguments of an inline request */
+    char *scratch;        /* an inline request's unescaped arguments, or an error's text */
     size_t scratch_cap;
-    char error_buf[64]; /* an error whose text names a byte of the input */
 } resp_parser_t;
 
 /* Prepares p. A parser holds no memory until it parses a request. */

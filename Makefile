@@ -178,7 +178,7 @@ check: test
 
 LINT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
 
-lint: | $(DEPS_STAMP)-lint
+lint: | $(DEPS_STAMP)-lint $(DEPS_STAMP)-build
 	scripts/check-layout.sh
 	clang-format --dry-run -Werror $(LINT_FILES)
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
@@ -236,8 +236,8 @@ STAGE_DIR = $(firstword $(wildcard stage$(1)-*))
 diff-%:
 	@a=$(call STAGE_DIR,$(word 1,$(subst -, ,$*))); b=$(call STAGE_DIR,$(word 2,$(subst -, ,$*))); \
 	if [ -z "$$a" ] || [ -z "$$b" ]; then echo "usage: make diff-A-B with stages A and B (1-4)" >&2; exit 2; fi; \
-	git --no-pager diff --no-index --stat $$a $$b; \
-	git --no-pager diff --no-index $$a $$b; true
+	git --no-pager diff --no-index --histogram --stat $$a $$b; \
+	git --no-pager diff --no-index --histogram $$a $$b; true
 
 # ==== Documentation ==========================================================
 

@@ -7,7 +7,7 @@
 void qlock_init(qlock_t *l)
 {
     l->held = 0;
-    l->handing_over = 0;
+    l->granting = 0;
     l->head = l->tail = NULL;
 }
 
@@ -35,7 +35,9 @@ void qlock_lock(qlock_t *l, qlock_waiter_t *w, qlock_cb cb, void *arg)
     w->cb = cb;
     w->arg = arg;
     if (qlock_trylock(l) == 0) {
+        l->granting = 1;
         cb(arg);
+        l->granting = 0;
         return;
     }
     enqueue(l, w); /* behind everyone already waiting: first come, first served */
@@ -52,17 +54,15 @@ int qlock_trylock(qlock_t *l)
 void qlock_unlock(qlock_t *l)
 {
     assert(l->held);
-    l->held = 0;
-    if (l->handing_over)
-        return; /* called from a waiter's callback: the loop below goes on */
-
-    l->handing_over = 1;
-    while (!l->held && l->head != NULL) {
-        qlock_waiter_t *w = dequeue(l);
-        l->held = 1;
-        w->cb(w->arg); /* may release the lock before it returns, or keep it */
+    assert(!l->granting); /* a grant only notes the lock is its own: see qlock.h */
+    if (l->head == NULL) {
+        l->held = 0;
+        return;
     }
-    l->handing_over = 0;
+    qlock_waiter_t *w = dequeue(l); /* the lock stays held: it is w's now */
+    l->granting = 1;
+    w->cb(w->arg);
+    l->granting = 0;
 }
 
 int qlock_cancel(qlock_t *l, qlock_waiter_t *w)

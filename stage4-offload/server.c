@@ -8,9 +8,18 @@
  * serving every other client. The question this stage makes you ask of
  * every piece of work is: which pool does it live on?
  *
+ * The files: stage 3's server.c, conn.c, exec.c and lag.c (byte-identical),
+ * and offload.c: the jobs, their plans for reading the store, the bound on
+ * jobs in flight, the writes that wait behind a SAVE, and the store lock
+ * with its watchdog (wlock.c). qlock.c is the lock that waits without
+ * blocking.
+ *
  * Threads and data:
  *   - the loop thread owns the connections, their buffers, the jobs list
  *     and its counters, and the queue lock; workers never touch them;
+ *   - a job's completion does not serve its connection: it puts it on the
+ *     ready list (conn_wait_over()), served once a turn in one place, so
+ *     no connection's requests ever run inside another's callback;
  *   - workers count themselves in and out of their jobs (workers_busy and
  *     its peak, atomics that INFO reports: the pool's parallelism, seen
  *     from inside);
@@ -32,56 +41,31 @@
  * store_mu for a job and releases it in the after-work callback; the next
  * command on the loop that needs the store waits for a lock only the loop
  * itself could release. With --pitfall lock-during-work, a worker keeps
- * store_mu for the whole slow step and the loop waits behind it. store_lock()
- * is a watchdog (--watchdog): it reports both. A deadlock ends the process,
+ * store_mu for the whole slow step and the loop waits behind it.
+ * offload_lock_store() is a watchdog (--watchdog): it reports both. A deadlock ends the process,
  * since no thread can go on; a stall is reported and waited out, since a
  * holder that is only slow (SAVE's copy of a big store) will let go, unless
  * --watchdog exit makes it fatal too, as the pitfall demos want.
  */
 
+#include "server.h"
+
 #include "alloc.h"
-#include "cmd.h"
-#include "cmd_job.h"
-#include "dump.h"
+#include "conn.h"
+#include "dump_lock.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "mono.h"
-#include "opts.h"
-#include "resp.h"
-#include "store.h"
-
-#include "qlock.h"
-#include "wlock.h"
+#include "offload.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
-#include <uv.h>
 
-#define READ_CHUNK        (64 * 1024)
-#define QUERY_BUF_MAX     (64 * 1024 * 1024) /* a partial request may not grow past this */
 #define LISTEN_BACKLOG    511
 #define SHUTDOWN_GRACE_MS 1000 /* then connections that do not drain are cut off */
-
-/* Backpressure, the work of one callback, and the loop-lag monitor. */
-#define OUTPUT_PAUSE_BYTES (1024 * 1024) /* execute nothing more for a client this far behind */
-#define OUTPUT_STUCK_MS    5000 /* cut off a client whose unsent replies do not move this long */
-#define STUCK_CHECK_MS     500  /* how often unsent replies are checked for progress */
-#define INPUT_AHEAD_BYTES  (1024 * 1024) /* read this far ahead of what may be executed */
-#define BATCH_REQUESTS     1000          /* one callback executes at most this many requests */
-#define BATCH_REPLY_BYTES  (256 * 1024)  /* ... or builds this many bytes of replies */
-#define LAG_INTERVAL_MS    10            /* how often the lag monitor ticks */
-#define STALL_MS           100           /* a tick this late counts as a stall */
-
-/* Offloading, and the watchdog on the store lock (its bound is --watchdog-ms). */
-#define JOBS_MAX           64 /* slow commands queued or running at once */
-#define WATCHDOG_EXIT_CODE 3
 
 static const opts_stage_t stage = {
     .name = "stage4-offload",
@@ -92,1000 +76,9 @@ static const opts_stage_t stage = {
     .threads_help = "libuv thread pool size (UV_THREADPOOL_SIZE) for slow commands",
 };
 
-/* ==== Server state ======================================================= */
-
-typedef struct conn conn_t;
-typedef struct job job_t;
-
-typedef struct server {
-    opts_t opts;
-    cmd_env_t env;
-    uv_loop_t *loop;
-    uv_tcp_t listener;
-    uv_async_t stop_async; /* wakes the loop when a signal asks it to stop */
-    uv_timer_t lag_timer;
-    uv_timer_t grace_timer; /* bounds the shutdown */
-    uv_timer_t stuck_timer; /* finds clients that do not read their replies */
-    uv_idle_t resume_idle;  /* runs the next batch of the connections queued below */
-    conn_t *resume_head;    /* connections with requests left after their batch */
-    conn_t **resume_tail;
-    int resume_count;
-
-    wlock_t store_mu; /* guards store; a watched lock, see store_lock() */
-    store_t *store;
-    qlock_t save_lock;     /* --lock-strategy queue: writers wait behind SAVE */
-    uint64_t save_copy_us; /* the last copy for SAVE (--lock-strategy copy), on the loop */
-    size_t save_copy_keys; /* ...and how many keys it copied */
-
-    job_t *jobs; /* in flight: queued or running */
-    int job_count;
-    conn_t *slot_waiters;         /* connections waiting for a job slot, first come first */
-    atomic_int workers_busy;      /* jobs running on a worker right now */
-    atomic_int workers_busy_peak; /* the most that ever ran at once */
-
-    int conn_count;
-    int stopping;              /* shutdown has begun (loop thread) */
-    atomic_int stop_requested; /* set by the signal handler: slow commands give up */
-    atomic_int stop_signal;    /* the signal that asked, for the log */
-    rlim_t fd_limit;           /* RLIMIT_NOFILE, as lifecycle_raise_fd_limit() left it */
-
-    /* The loop-lag monitor: how late lag_timer fires. */
-    uint64_t lag_last_tick_ns;
-    uint64_t lag_current_ms;
-    uint64_t lag_max_ms;
-    uint64_t lag_stalls; /* ticks more than STALL_MS late */
-} server_t;
-
-/* Everything one connection holds while idle: its handle, its parser, two
- * empty buffers. Well under 1 KiB. */
-struct conn {
-    uv_tcp_t handle; /* handle.data points back here */
-    server_t *srv;
-    buf_t in;  /* bytes of a half-received request; empty (no memory) when idle */
-    buf_t out; /* replies of the current read, until handed to libuv */
-    resp_parser_t parser;
-    int reading;   /* uv_read_start() is in effect */
-    int paused;    /* too many replies unsent: executing nothing until they drain */
-    int finishing; /* closing once the queued replies are written */
-    int eof;       /* the client sent all it will: close once that is answered */
-
-    conn_t *next_to_resume; /* in srv->resume_head's queue, while resume_queued */
-    int resume_queued;
-    int wrote;           /* a write completed since the last stuck check */
-    size_t stuck_queued; /* unsent bytes at the last stuck check */
-    uint64_t moved_ms;   /* when its unsent replies last moved (uv_now) */
-
-    /* Waiting: for its job, for a job slot or for the queue lock (see
-     * conn_waiting()). Later requests stay in c->in until the wait is over. */
-    job_t *job; /* the job in flight for this connection */
-    conn_t *next_slot_waiter;
-    int waits_for_slot;
-    qlock_waiter_t lock_wait;
-    int waits_for_lock;
-    int holds_save_lock; /* running the writes that waited behind a SAVE */
-};
-
-/* A write in flight: libuv needs the bytes until write_cb. */
-typedef struct write_req {
-    uv_write_t req;
-    char *data;
-} write_req_t;
-
-/* How a job keeps the store consistent while it reads it (see work_cb). */
-typedef enum job_plan {
-    PLAN_COPIED,        /* the loop thread made the copy: the worker only runs */
-    PLAN_WORKER_COPIES, /* the worker copies under store_mu, then runs without it */
-    PLAN_QUEUE_LOCKED,  /* the worker reads the live store; the queue lock keeps writers out */
-    PLAN_HELD_ACROSS,   /* pitfall: the loop thread holds store_mu until after_work_cb */
-    PLAN_HELD_DURING,   /* pitfall: the worker holds store_mu for the whole job */
-} job_plan_t;
-
-/* A slow command on its way through the thread pool. */
-struct job {
-    uv_work_t work; /* work.data points back here */
-    server_t *srv;
-    conn_t *conn; /* loop thread only; NULL once its client has gone */
-    job_t *prev, *next;
-    job_plan_t plan;
-    cmd_job_t cmd;
-    qlock_waiter_t lock_wait;
-    int queued;           /* handed to uv_queue_work(): uv_cancel() may be asked */
-    atomic_int cancelled; /* set by the loop thread, polled by the worker */
-};
-
-/* What became of a request. */
-enum exec_result {
-    EXEC_DONE,    /* the reply is in c->out */
-    EXEC_CLOSE,   /* the reply is in c->out; close after it (QUIT) */
-    EXEC_QUEUED,  /* offloaded: the reply comes with after_work_cb */
-    EXEC_BLOCKED, /* cannot start yet: the request stays in c->in for later */
-};
-
 static server_t server;
 
-/* True while the connection waits for its job, a job slot or the queue
- * lock: nothing more is executed for it until then. */
-static int conn_waiting(const conn_t *c)
-{
-    return c->job != NULL || c->waits_for_slot || c->waits_for_lock;
-}
-
-static void conn_close(conn_t *c);
-static void conn_finish(conn_t *c);
-static void update_reading(conn_t *c);
-static void serve_input(conn_t *c);
-static int flush_output_or_close(conn_t *c);
-static int is_connection(server_t *srv, uv_handle_t *handle);
-
-/* True while the connection may execute requests: not while its replies
- * drain (paused) or it waits, nor once it is finishing. Bytes that arrive
- * meanwhile wait in c->in (see update_reading()). */
-static int conn_may_execute(const conn_t *c)
-{
-    return !c->paused && !conn_waiting(c) && !c->finishing;
-}
-
-/* Bytes handed to libuv that the kernel has not taken yet. */
-static size_t output_queued(conn_t *c)
-{
-    return uv_stream_get_write_queue_size((uv_stream_t *)&c->handle);
-}
-
-/* ==== The store lock and its watchdog ==================================== */
-
-/* Takes store_mu, or ends the process. store_mu is a watched lock
- * (wlock.h): a deadlock (held across a callback) comes back as an error
- * with a report in the log, and a server whose loop has deadlocked must say
- * so and stop rather than hang. A stall (held during slow work) is reported
- * and waited out, or is an error too under --watchdog exit; with --watchdog
- * off nothing is watched. who must be a string literal (see wlock_lock()). */
-static void store_lock(server_t *srv, const char *who)
-{
-    if (wlock_lock(&srv->store_mu, who) == 0)
-        return;
-    log_error("watchdog: exiting with status %d (see TUTORIAL.md, stage 4)", WATCHDOG_EXIT_CODE);
-    _exit(WATCHDOG_EXIT_CODE);
-}
-
-static void store_unlock(server_t *srv)
-{
-    wlock_unlock(&srv->store_mu);
-}
-
-/* What --watchdog asks of store_mu. */
-static wlock_mode_t watchdog_mode(opts_watchdog_t watchdog)
-{
-    switch (watchdog) {
-    case OPTS_WATCHDOG_EXIT:
-        return WLOCK_STALL_FAILS;
-    case OPTS_WATCHDOG_OFF:
-        return WLOCK_UNWATCHED;
-    case OPTS_WATCHDOG_WARN:
-        break;
-    }
-    return WLOCK_STALL_WAITS;
-}
-
-/* ==== Offloading slow commands =========================================== */
-
-static void wake_slot_waiters(server_t *srv);
-
-/* Counts a worker in, keeping the peak: the only state workers share
- * besides the store, so it is atomic rather than locked. */
-static void workers_busy_enter(server_t *srv)
-{
-    int busy = atomic_fetch_add(&srv->workers_busy, 1) + 1;
-    int peak = atomic_load(&srv->workers_busy_peak);
-    while (busy > peak && !atomic_compare_exchange_weak(&srv->workers_busy_peak, &peak, busy))
-        ; /* peak now holds the latest value: retry only while ours is higher */
-}
-
-/* cmd_job_run() asks this on the worker every CMD_CANCEL_POLL_MS: the
- * loop thread sets the flag when the job's client has gone or the server
- * is stopping. An atomic: the one field of a job both threads touch while
- * it runs. */
-static int job_cancelled_cb(void *arg)
-{
-    job_t *job = arg;
-    return atomic_load(&job->cancelled);
-}
-
-/* Stops a job: one still in the pool's queue never runs (uv_cancel(), and
- * after_work_cb gets UV_ECANCELED); a running one gives up at its next
- * look at the flag (uv_cancel() says UV_EBUSY), and a SAVE finishes (see
- * cmd_job_run()). A job not yet queued (a SAVE waiting for the queue
- * lock) is only flagged. Loop thread. */
-static void job_cancel(job_t *job)
-{
-    atomic_store(&job->cancelled, 1);
-    if (job->queued)
-        uv_cancel((uv_req_t *)&job->work);
-}
-
-/* At shutdown: every job in flight, queued or running, is cancelled. */
-static void cancel_jobs(server_t *srv)
-{
-    for (job_t *job = srv->jobs; job != NULL; job = job->next)
-        job_cancel(job);
-}
-
-/* Touches the job, and the store only as the job's plan allows. */
-static void job_run_on_worker(job_t *job)
-{
-    server_t *srv = job->srv;
-
-    switch (job->plan) {
-    case PLAN_COPIED:
-        break;
-    case PLAN_WORKER_COPIES:
-        store_lock(srv, "a worker thread (copying from the store)");
-        cmd_job_read(&job->cmd, srv->store);
-        store_unlock(srv); /* released before the slow part */
-        break;
-    case PLAN_QUEUE_LOCKED:
-    case PLAN_HELD_ACROSS: /* "the loop thread holds store_mu for us": the trap */
-        cmd_job_read(&job->cmd, srv->store);
-        break;
-    case PLAN_HELD_DURING:
-        store_lock(srv, "a worker thread (for the whole of its slow job, in work_cb)");
-        cmd_job_read(&job->cmd, srv->store);
-        cmd_job_run(&job->cmd, job_cancelled_cb, job); /* the pitfall: slow work, store_mu held */
-        store_unlock(srv);
-        return;
-    }
-    cmd_job_run(&job->cmd, job_cancelled_cb, job); /* sleeps, hashes or saves, holding no lock */
-}
-
-/* Runs on a worker thread. */
-static void work_cb(uv_work_t *req)
-{
-    job_t *job = req->data;
-    workers_busy_enter(job->srv);
-    job_run_on_worker(job);
-    atomic_fetch_sub(&job->srv->workers_busy, 1);
-}
-
-static void job_unlink(server_t *srv, job_t *job)
-{
-    if (job->prev != NULL)
-        job->prev->next = job->next;
-    else
-        srv->jobs = job->next;
-    if (job->next != NULL)
-        job->next->prev = job->prev;
-    srv->job_count--;
-}
-
-/* Back on the loop thread: the job is done (or was cancelled at shutdown).
- * Writes its reply, then lets its connection go on with the requests that
- * waited behind it. */
-static void after_work_cb(uv_work_t *req, int status)
-{
-    job_t *job = req->data;
-    server_t *srv = job->srv;
-    conn_t *c = job->conn;
-
-    if (job->plan == PLAN_HELD_ACROSS)
-        store_unlock(srv); /* the trap's release, one callback too late */
-    if (job->plan == PLAN_QUEUE_LOCKED)
-        qlock_unlock(&srv->save_lock); /* writers queued behind the SAVE run now */
-    job_unlink(srv, job);
-
-    if (c == NULL || status == UV_ECANCELED) {
-        cmd_job_discard(&job->cmd); /* its client is gone, or we are shutting down */
-        if (c != NULL) {
-            c->job = NULL;
-            conn_finish(c);
-        }
-    } else {
-        cmd_job_reply(&job->cmd, &c->out);
-        c->job = NULL;
-        if (srv->stopping) {
-            if (flush_output_or_close(c) == 0)
-                conn_finish(c);
-        } else {
-            serve_input(c);
-        }
-    }
-    free(job);
-    wake_slot_waiters(srv);
-}
-
-/* Hands the job to the thread pool. */
-static void queue_job(job_t *job)
-{
-    job->queued = 1;
-    int rc = uv_queue_work(job->srv->loop, &job->work, work_cb, after_work_cb);
-    if (rc != 0) { /* cannot happen with a valid loop and callbacks */
-        log_error("uv_queue_work: %s", uv_strerror(rc));
-        abort();
-    }
-}
-
-/* The queue lock is ours: nobody writes the store until after_work_cb. */
-static void save_lock_granted_cb(void *arg)
-{
-    job_t *job = arg;
-    if (job->srv->stopping) {
-        /* It waited for the lock while begin_shutdown() cancelled the
-         * queued jobs: drop it like them. Run, it would write a dump of a
-         * store it never read, an empty file over the good one. */
-        after_work_cb(&job->work, UV_ECANCELED); /* releases the lock too */
-        return;
-    }
-    queue_job(job);
-}
-
-/* Decides how the job will read the store, takes what that needs on the
- * loop thread, and queues the job. */
-static void start_job(server_t *srv, job_t *job)
-{
-    int reads_store = job->cmd.kind != CMD_JOB_SLEEP;
-
-    if (!reads_store) {
-        job->plan = PLAN_COPIED;
-    } else if (srv->opts.pitfall == OPTS_PITFALL_MUTEX_ACROSS_CALLBACK) {
-        /* The trap, written the way it looks natural: keep the store still
-         * while the worker reads it, release when the job is done. */
-        store_lock(srv, job->cmd.kind == CMD_JOB_SAVE
-                            ? "SAVE (taken on the loop thread before uv_queue_work(), to be "
-                              "released in after_work_cb)"
-                            : "DIGEST (taken on the loop thread before uv_queue_work(), to be "
-                              "released in after_work_cb)");
-        job->plan = PLAN_HELD_ACROSS;
-    } else if (srv->opts.pitfall == OPTS_PITFALL_LOCK_DURING_WORK) {
-        job->plan = PLAN_HELD_DURING;
-    } else if (job->cmd.kind == CMD_JOB_SAVE && srv->opts.lock_strategy == OPTS_LOCK_QUEUE) {
-        /* Fix 2: hold a lock that waits without blocking, for the whole
-         * save; queue_job runs once it is ours. */
-        job->plan = PLAN_QUEUE_LOCKED;
-        qlock_lock(&srv->save_lock, &job->lock_wait, save_lock_granted_cb, job);
-        return;
-    } else if (job->cmd.kind == CMD_JOB_SAVE) {
-        /* Fix 1: copy under a short lock and release before yielding; the
-         * worker writes the copy. */
-        store_lock(srv, "the loop thread (copying the store for SAVE)");
-        uint64_t start_ns = uv_hrtime();
-        cmd_job_read(&job->cmd, srv->store); /* O(keys): every client waits for it */
-        srv->save_copy_us = (uv_hrtime() - start_ns) / 1000;
-        srv->save_copy_keys = store_count(srv->store);
-        store_unlock(srv);
-        job->plan = PLAN_COPIED;
-    } else {
-        job->plan = PLAN_WORKER_COPIES; /* DIGEST: the worker copies one value */
-    }
-    queue_job(job);
-}
-
-/* A slow command leaves the loop thread: it runs in libuv's thread pool
- * and its reply comes back through after_work_cb. Until then the
- * connection waits, so its replies stay in order. */
-static enum exec_result offload_slow_command(conn_t *c, const cmd_t *cmd)
-{
-    server_t *srv = c->srv;
-
-    if (srv->job_count >= JOBS_MAX) {
-        /* The pool is shared and its queue unbounded: bound it here. */
-        c->waits_for_slot = 1;
-        c->next_slot_waiter = NULL;
-        conn_t **tail = &srv->slot_waiters;
-        while (*tail != NULL)
-            tail = &(*tail)->next_slot_waiter;
-        *tail = c;
-        return EXEC_BLOCKED;
-    }
-    job_t *job = calloc(1, sizeof *job);
-    if (job == NULL) {
-        resp_add_error(&c->out, "ERR out of memory");
-        return EXEC_DONE;
-    }
-    if (cmd_job_init(&job->cmd, cmd, c->parser.argc, c->parser.argv, &srv->env, &c->out) != 0) {
-        free(job);
-        return EXEC_DONE; /* bad arguments: the error is in c->out */
-    }
-    job->srv = srv;
-    job->conn = c;
-    job->work.data = job;
-    job->next = srv->jobs;
-    if (srv->jobs != NULL)
-        srv->jobs->prev = job;
-    srv->jobs = job;
-    srv->job_count++;
-    c->job = job;
-    start_job(srv, job);
-    return EXEC_QUEUED;
-}
-
-/* A job slot is free: the connections that waited for one go on, first
- * come first served, while slots remain. A loop, not just the first one: a
- * waiter whose command turns out to have bad arguments takes no slot, and
- * the next waiter must not wait for a job that may never come. */
-static void wake_slot_waiters(server_t *srv)
-{
-    while (srv->slot_waiters != NULL && !srv->stopping && srv->job_count < JOBS_MAX) {
-        conn_t *c = srv->slot_waiters;
-        srv->slot_waiters = c->next_slot_waiter;
-        c->waits_for_slot = 0;
-        serve_input(c); /* parses the slow command again, and offloads it */
-    }
-}
-
-/* ==== Executing requests ================================================= */
-
-/* The writes that waited behind a SAVE (--lock-strategy queue) run now,
- * holding the queue lock until the connection has gone through its input. */
-static void save_lock_for_writer_cb(void *arg)
-{
-    conn_t *c = arg;
-    c->waits_for_lock = 0;
-    c->holds_save_lock = 1;
-    serve_input(c);
-    c->holds_save_lock = 0;
-    qlock_unlock(&c->srv->save_lock);
-}
-
-/* Runs a fast command under store_mu. With --lock-strategy queue, a write
- * first needs the queue lock: while a SAVE holds it, the connection waits
- * in line (the loop does not). */
-static enum exec_result run_fast_command(conn_t *c, const cmd_t *cmd)
-{
-    server_t *srv = c->srv;
-    int queue_locked = 0;
-
-    if ((cmd->flags & CMD_WRITE) && srv->opts.lock_strategy == OPTS_LOCK_QUEUE &&
-        !c->holds_save_lock) {
-        if (qlock_trylock(&srv->save_lock) != 0) {
-            c->waits_for_lock = 1;
-            qlock_lock(&srv->save_lock, &c->lock_wait, save_lock_for_writer_cb, c);
-            return EXEC_BLOCKED;
-        }
-        queue_locked = 1;
-    }
-    if (cmd->flags & (CMD_READ | CMD_WRITE)) {
-        store_lock(srv, "the loop thread (running a command)");
-        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out);
-        store_unlock(srv);
-    } else {
-        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out);
-    }
-    if (queue_locked)
-        qlock_unlock(&srv->save_lock);
-    return (cmd->flags & CMD_CLOSE) ? EXEC_CLOSE : EXEC_DONE;
-}
-
-/* Executes the request in c->parser: fast commands here, slow ones in the
- * thread pool. */
-static enum exec_result execute_request(conn_t *c)
-{
-    const cmd_t *cmd = cmd_lookup(c->parser.argc, c->parser.argv, &c->out);
-
-    if (cmd == NULL)
-        return EXEC_DONE; /* unknown command or wrong arity: the error is in c->out */
-    if (cmd->flags & CMD_SLOW)
-        return offload_slow_command(c, cmd);
-    return run_fast_command(c, cmd);
-}
-
-enum input_result {
-    INPUT_OK,     /* all complete requests executed: waiting for more bytes */
-    INPUT_MORE,   /* its batch is done, requests are left: on a later turn */
-    INPUT_PAUSED, /* executed nothing: the connection may not (conn_may_execute) */
-    INPUT_WAIT,   /* for a job, a job slot or the queue lock: the rest of c->in waits */
-    INPUT_CLOSE_AFTER_REPLY,
-    INPUT_CLOSE_NOW,
-};
-
-/* Parses and executes the complete requests in c->in, appending the
- * replies to c->out, one batch at most: BATCH_REQUESTS requests or
- * BATCH_REPLY_BYTES of replies, so that one client's long pipeline cannot
- * hold the loop. Says whether the connection goes on, has requests left,
- * waits, closes once the replies are written (QUIT, protocol error), or
- * must close at once (a request larger than QUERY_BUF_MAX). */
-static enum input_result process_input(conn_t *c)
-{
-    size_t done = 0;
-    int executed = 0;
-    enum input_result result = INPUT_OK;
-
-    while (result == INPUT_OK) {
-        if (executed == BATCH_REQUESTS || c->out.len >= BATCH_REPLY_BYTES) {
-            result = INPUT_MORE;
-            break;
-        }
-        executed++;
-        size_t used;
-        resp_status_t st = resp_parse(&c->parser, c->in.data + done, c->in.len - done, &used);
-        if (st == RESP_INCOMPLETE) {
-            done += used;
-            break;
-        }
-        if (st == RESP_ERROR) {
-            resp_add_error(&c->out, c->parser.error);
-            result = INPUT_CLOSE_AFTER_REPLY;
-            break;
-        }
-        enum exec_result exec = execute_request(c);
-        if (exec == EXEC_BLOCKED) { /* not consumed: parsed again once the wait is over */
-            result = INPUT_WAIT;
-            break;
-        }
-        done += used;
-        if (exec == EXEC_QUEUED) {
-            result = INPUT_WAIT;
-        } else if (exec == EXEC_CLOSE) {
-            result = INPUT_CLOSE_AFTER_REPLY;
-        }
-    }
-    buf_consume(&c->in, done);
-    if (result == INPUT_OK && c->in.len > QUERY_BUF_MAX) {
-        log_warn("closing a client: request larger than %d bytes", QUERY_BUF_MAX);
-        result = INPUT_CLOSE_NOW;
-    }
-    return result;
-}
-
-/* ==== Batches: the rest of a pipeline on a later turn ===================== */
-
-/* A connection with requests left after its batch (or whose replies have
- * drained) waits in this queue for the next turn of the loop, so that the
- * other clients' I/O is served in between. An idle handle runs the queue:
- * while one is active the loop polls without blocking and calls it once
- * per turn, after the I/O callbacks. (A check handle would not keep the
- * loop from blocking in poll; a zero timer runs before the I/O.) */
-static void resume_cb(uv_idle_t *idle)
-{
-    server_t *srv = idle->data;
-
-    /* Only those queued before this turn: one that queues itself again
-     * waits for the next turn, after everyone else's I/O. */
-    for (int n = srv->resume_count; n > 0 && srv->resume_head != NULL; n--) {
-        conn_t *c = srv->resume_head;
-        srv->resume_head = c->next_to_resume;
-        if (srv->resume_head == NULL)
-            srv->resume_tail = &srv->resume_head;
-        srv->resume_count--;
-        c->resume_queued = 0;
-        serve_input(c);
-    }
-    if (srv->resume_head == NULL)
-        uv_idle_stop(idle);
-}
-
-/* Queues the connection to go on with its input on the next turn. */
-static void resume_later(conn_t *c)
-{
-    server_t *srv = c->srv;
-
-    if (c->resume_queued || c->finishing || srv->stopping)
-        return; /* at shutdown, what was not executed is dropped */
-    c->resume_queued = 1;
-    c->next_to_resume = NULL;
-    *srv->resume_tail = c;
-    srv->resume_tail = &c->next_to_resume;
-    srv->resume_count++;
-    uv_idle_start(&srv->resume_idle, resume_cb); /* a no-op when it is running */
-}
-
-/* Takes a closing connection out of the queue. */
-static void resume_cancel(conn_t *c)
-{
-    server_t *srv = c->srv;
-    conn_t **link = &srv->resume_head;
-
-    if (!c->resume_queued)
-        return;
-    while (*link != c)
-        link = &(*link)->next_to_resume;
-    *link = c->next_to_resume;
-    if (srv->resume_tail == &c->next_to_resume)
-        srv->resume_tail = link;
-    srv->resume_count--;
-    c->resume_queued = 0;
-}
-
-/* ==== Writing ============================================================ */
-
-static void write_cb(uv_write_t *req, int status)
-{
-    write_req_t *w = (write_req_t *)req;
-    uv_stream_t *stream = req->handle;
-    conn_t *c = stream->data;
-
-    free(w->data);
-    free(w);
-    if (status < 0) {
-        /* UV_ECANCELED: the connection is closing and libuv dropped the
-         * write; anything else: the peer has gone. */
-        if (status != UV_ECANCELED)
-            log_debug("write: %s", uv_strerror(status));
-        conn_close(c);
-        return;
-    }
-    c->wrote = 1; /* progress: the client reads (see check_stuck_cb) */
-    if (c->paused && uv_stream_get_write_queue_size(stream) <= OUTPUT_PAUSE_BYTES) {
-        c->paused = 0; /* the client caught up: execute its requests again */
-        resume_later(c);
-    }
-}
-
-/* Sends c->out: straight into the socket if it has room (uv_try_write: no
- * allocation, no callback), the rest through uv_write(), which needs the
- * bytes until write_cb. Returns 0, or a negative libuv error after which
- * the caller closes the connection. */
-static int flush_output(conn_t *c)
-{
-    uv_stream_t *stream = (uv_stream_t *)&c->handle;
-    size_t sent = 0;
-
-    if (c->out.len == 0)
-        return 0;
-    uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
-    int n = uv_try_write(stream, &b, 1); /* UV_EAGAIN while earlier writes are queued */
-    if (n < 0 && n != UV_EAGAIN)
-        return n;
-    if (n > 0)
-        sent = (size_t)n;
-    if (sent == c->out.len) {
-        buf_free(&c->out); /* an idle connection keeps no output buffer */
-        return 0;
-    }
-
-    write_req_t *w = malloc(sizeof *w);
-    if (w == NULL)
-        return UV_ENOMEM;
-    size_t len;
-    w->data = buf_detach(&c->out, &len);
-    b = uv_buf_init(w->data + sent, (unsigned)(len - sent));
-    int rc = uv_write(&w->req, stream, &b, 1, write_cb);
-    if (rc < 0) {
-        free(w->data);
-        free(w);
-    }
-    return rc;
-}
-
-/* flush_output(), closing the connection when it fails. Returns 0 or -1. */
-static int flush_output_or_close(conn_t *c)
-{
-    if (flush_output(c) == 0)
-        return 0;
-    conn_close(c);
-    return -1;
-}
-
-/* ==== Reading ============================================================ */
-
-/* libuv asks for memory just before it reads: hand out spare room at the
- * end of c->in, which read_cb gives back when no request is half received,
- * so an idle connection holds no read buffer. */
-static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *b)
-{
-    conn_t *c = handle->data;
-    (void)suggested;
-    buf_reserve(&c->in, READ_CHUNK);
-    *b = uv_buf_init(c->in.data + c->in.len, (unsigned)(c->in.cap - c->in.len));
-}
-
-/* Keeps only what a half-received request needs. */
-static void release_read_buffer(conn_t *c)
-{
-    if (c->in.len == 0) {
-        buf_free(&c->in);
-        resp_parser_trim(&c->parser);
-    } else if (c->in.len < c->in.cap / 4) {
-        buf_shrink(&c->in);
-    }
-}
-
-/* Executes one batch of the requests that have arrived and offers its
- * replies to the socket at once, then decides what comes next: the next
- * batch on a later turn, a pause while the replies drain, the close once
- * all that came before EOF is answered, or more reading. */
-static void serve_input(conn_t *c)
-{
-    enum input_result result = INPUT_PAUSED;
-    if (conn_may_execute(c)) {
-        result = process_input(c);
-        release_read_buffer(c);
-    }
-    if (result == INPUT_CLOSE_NOW || flush_output(c) < 0) {
-        conn_close(c);
-        return;
-    }
-    if (result == INPUT_CLOSE_AFTER_REPLY || (result == INPUT_OK && c->eof)) {
-        conn_finish(c);
-        return;
-    }
-    /* Backpressure: the replies were just offered to the socket, so this
-     * counts only what the kernel would not take. A client this far behind
-     * gets nothing more executed until write_cb sees it drain, as the
-     * thread stages block in write(). */
-    if (output_queued(c) > OUTPUT_PAUSE_BYTES)
-        c->paused = 1;
-    if (result == INPUT_MORE && !c->paused)
-        resume_later(c);
-    update_reading(c);
-}
-
-/* The loop's version of stage 2's cycle: called with the bytes one read()
- * returned. Serves them, then returns to the loop. */
-static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
-{
-    conn_t *c = stream->data;
-    (void)b; /* the bytes are in c->in's spare room, see alloc_cb */
-
-    if (nread == 0) { /* nothing to read this time (EAGAIN): not EOF */
-        release_read_buffer(c);
-        return;
-    }
-    if (nread == UV_EOF) {
-        c->eof = 1; /* answer what came, flush, then close (serve_input) */
-        serve_input(c);
-        return;
-    }
-    if (nread < 0) { /* a reset or another error: nothing more to send */
-        log_debug("read: %s", uv_strerror((int)nread));
-        conn_close(c);
-        return;
-    }
-
-    c->in.len += (size_t)nread;
-    serve_input(c);
-}
-
-/* Starts or stops reading to match the connection's state. A connection
- * that may not execute, or has requests left, still reads up to
- * INPUT_AHEAD_BYTES into c->in without executing them: that much is
- * bounded, and it is how a hang-up or a reset is seen (a client gone
- * during its job: conn_detach() cancels the job). */
-static void update_reading(conn_t *c)
-{
-    uv_stream_t *stream = (uv_stream_t *)&c->handle;
-    int needs_bytes = conn_may_execute(c) && !c->resume_queued; /* for a partial request */
-    int want = !c->eof && !c->finishing && !c->srv->stopping &&
-               (needs_bytes || c->in.len < INPUT_AHEAD_BYTES);
-
-    if (want && !c->reading)
-        uv_read_start(stream, alloc_cb, read_cb);
-    else if (!want && c->reading)
-        uv_read_stop(stream);
-    c->reading = want;
-}
-
-/* ==== Connections ======================================================== */
-
-/* Forgets every wait the connection is in. Its job, if any, is cancelled:
- * the worker may be inside it, so its link back to us is cut, and
- * after_work_cb drops whatever it ends with. */
-static void conn_detach(conn_t *c)
-{
-    server_t *srv = c->srv;
-
-    if (c->job != NULL) {
-        c->job->conn = NULL;
-        job_cancel(c->job); /* work for nobody: stop it */
-    }
-    resume_cancel(c);
-    if (c->waits_for_lock)
-        qlock_cancel(&srv->save_lock, &c->lock_wait);
-    if (c->waits_for_slot) {
-        conn_t **link = &srv->slot_waiters;
-        while (*link != c)
-            link = &(*link)->next_slot_waiter;
-        *link = c->next_slot_waiter;
-    }
-    c->job = NULL;
-    c->waits_for_lock = 0;
-    c->waits_for_slot = 0;
-}
-
-static void close_cb(uv_handle_t *handle)
-{
-    conn_t *c = handle->data;
-    c->srv->conn_count--;
-    buf_free(&c->in);
-    buf_free(&c->out);
-    resp_parser_free(&c->parser);
-    free(c);
-}
-
-/* Closes at once, dropping any unsent replies. Safe to call more than once:
- * uv_close() must not be, so ask uv_is_closing() first. Detaches at once,
- * not in close_cb: a job that finishes before close_cb runs must already
- * see its client gone, or it would serve the rest of a dead client's
- * pipeline. */
-static void conn_close(conn_t *c)
-{
-    if (!uv_is_closing((uv_handle_t *)&c->handle)) {
-        conn_detach(c);
-        uv_close((uv_handle_t *)&c->handle, close_cb);
-    }
-}
-
-static void shutdown_cb(uv_shutdown_t *req, int status)
-{
-    conn_t *c = req->handle->data;
-    (void)status; /* flushed or not, the connection is done */
-    free(req);
-    conn_close(c);
-}
-
-/* Closes once every queued reply is written: uv_shutdown() waits for the
- * pending writes, then shuts the write side; shutdown_cb closes. */
-static void conn_finish(conn_t *c)
-{
-    uv_stream_t *stream = (uv_stream_t *)&c->handle;
-
-    if (uv_is_closing((uv_handle_t *)stream) || c->finishing)
-        return;
-    c->finishing = 1;
-    update_reading(c);
-    uv_shutdown_t *req = malloc(sizeof *req);
-    if (req == NULL || uv_shutdown(req, stream, shutdown_cb) < 0) {
-        free(req); /* UV_ENOTCONN: the peer is gone already */
-        conn_close(c);
-    }
-}
-
-/* Answers and closes a client we cannot serve. The socket is fresh, so the
- * short reply fits in its send buffer: uv_try_write() sends it whole. */
-static void refuse_client(conn_t *c, const char *reply)
-{
-    uv_buf_t b = uv_buf_init((char *)reply, (unsigned)strlen(reply));
-    uv_try_write((uv_stream_t *)&c->handle, &b, 1);
-    conn_close(c);
-}
-
-/* True when the connection's descriptor is within LIFECYCLE_RESERVED_FDS of the open
- * file limit. The kernel hands out the lowest free descriptor, so a high
- * one means all below it are taken: by connections, and by whatever the
- * process inherited or opened besides, which lifecycle_raise_fd_limit() cannot
- * know. Refusing here keeps accept() from ever failing with EMFILE. */
-static int fd_reserve_reached(server_t *srv, conn_t *c)
-{
-    uv_os_fd_t fd;
-
-    if (srv->fd_limit == RLIM_INFINITY || uv_fileno((uv_handle_t *)&c->handle, &fd) != 0)
-        return 0;
-    return (rlim_t)fd + LIFECYCLE_RESERVED_FDS >= srv->fd_limit;
-}
-
-/* The listener's callback: a client is waiting to be accepted. */
-static void connection_cb(uv_stream_t *listener, int status)
-{
-    server_t *srv = listener->data;
-
-    if (status < 0) {
-        log_warn("accept: %s", uv_strerror(status));
-        return;
-    }
-    /* Not calloc(): libuv stops watching the listener until a connection
-     * callback accepts, so returning without a handle would end accepting
-     * for good. Out of memory is fatal here (see alloc.h). */
-    conn_t *c = xcalloc(1, sizeof *c);
-    c->srv = srv;
-    resp_parser_init(&c->parser);
-    uv_tcp_init(srv->loop, &c->handle);
-    c->handle.data = c;
-    c->moved_ms = uv_now(srv->loop);
-    srv->conn_count++; /* close_cb counts it out, whatever happens next */
-
-    int rc = uv_accept(listener, (uv_stream_t *)&c->handle);
-    if (rc < 0) {
-        log_warn("accept: %s", uv_strerror(rc));
-        conn_close(c);
-        return;
-    }
-    /* libuv's own answer to "too many open files" is to accept and close
-     * silently; count instead, and say why, as Redis does, before the
-     * descriptors run out (fd_reserve_reached). */
-    if (srv->conn_count > srv->opts.max_clients || fd_reserve_reached(srv, c)) {
-        refuse_client(c, "-ERR max number of clients reached\r\n");
-        return;
-    }
-    uv_tcp_nodelay(&c->handle, 1);
-    update_reading(c);
-}
-
-/* ==== The loop-lag monitor =============================================== */
-
-/* Ticks every LAG_INTERVAL_MS. A tick that comes late means the loop was
- * busy: a callback ran long, and every client waited that long. */
-static void lag_timer_cb(uv_timer_t *timer)
-{
-    server_t *srv = timer->data;
-    uint64_t now = uv_hrtime();
-    uint64_t elapsed_ms = (now - srv->lag_last_tick_ns) / 1000000;
-
-    srv->lag_last_tick_ns = now;
-    srv->lag_current_ms = elapsed_ms > LAG_INTERVAL_MS ? elapsed_ms - LAG_INTERVAL_MS : 0;
-    if (srv->lag_current_ms > srv->lag_max_ms)
-        srv->lag_max_ms = srv->lag_current_ms;
-    if (srv->lag_current_ms > STALL_MS) {
-        srv->lag_stalls++;
-        log_warn("event loop stalled for %llu ms: every client waited",
-                 (unsigned long long)srv->lag_current_ms);
-    }
-}
-
-static void start_lag_monitor(server_t *srv)
-{
-    uv_timer_init(srv->loop, &srv->lag_timer);
-    srv->lag_timer.data = srv;
-    srv->lag_last_tick_ns = uv_hrtime();
-    uv_timer_start(&srv->lag_timer, lag_timer_cb, LAG_INTERVAL_MS, LAG_INTERVAL_MS);
-}
-
-/* ==== Clients that do not read =========================================== */
-
-/* uv_walk callback every STUCK_CHECK_MS: a connection whose unsent replies
- * have not moved for OUTPUT_STUCK_MS is not reading them, and is cut off.
- * Moving means a write completed or the queue shrank (libuv counts partial
- * writes); growing is not moving. A slow reader moves, and stays. */
-static void check_stuck_cb(uv_handle_t *handle, void *arg)
-{
-    server_t *srv = arg;
-
-    if (!is_connection(srv, handle) || uv_is_closing(handle))
-        return;
-    conn_t *c = handle->data;
-    size_t queued = output_queued(c);
-    uint64_t now = uv_now(srv->loop);
-    if (queued == 0 || c->wrote || queued < c->stuck_queued) {
-        c->moved_ms = now;
-    } else if (now - c->moved_ms >= OUTPUT_STUCK_MS) {
-        log_warn("closing a client whose %zu bytes of unsent replies did not move for %d ms "
-                 "(not reading them?)",
-                 queued, OUTPUT_STUCK_MS);
-        conn_close(c);
-    }
-    c->stuck_queued = queued;
-    c->wrote = 0;
-}
-
-static void stuck_timer_cb(uv_timer_t *timer)
-{
-    uv_walk(timer->loop, check_stuck_cb, timer->data);
-}
-
-/* Starts the stuck check, and the idle handle that resumes batches. */
-static void start_output_watch(server_t *srv)
-{
-    uv_timer_init(srv->loop, &srv->stuck_timer);
-    srv->stuck_timer.data = srv;
-    uv_timer_start(&srv->stuck_timer, stuck_timer_cb, STUCK_CHECK_MS, STUCK_CHECK_MS);
-    uv_idle_init(srv->loop, &srv->resume_idle);
-    srv->resume_idle.data = srv;
-    srv->resume_tail = &srv->resume_head;
-}
-
-/* ==== Start-up and shutdown ============================================== */
-
-/* INFO's stage section. Runs on the loop thread. */
-static void info_cb(buf_t *out, void *arg)
-{
-    server_t *srv = arg;
-    static const char *const pitfalls[] = {"none", "mutex-across-callback", "lock-during-work"};
-    static const char *const watchdogs[] = {"warn", "exit", "off"};
-    buf_printf(out, "model:event-loop-with-offload\r\n");
-    buf_printf(out, "connected_clients:%d\r\n", srv->conn_count);
-    buf_printf(out, "threadpool_size:%d\r\n", srv->opts.threads);
-    buf_printf(out, "jobs_in_flight:%d\r\n", srv->job_count);
-    buf_printf(out, "jobs_max:%d\r\n", JOBS_MAX);
-    buf_printf(out, "workers_busy:%d\r\n", atomic_load(&srv->workers_busy));
-    buf_printf(out, "workers_busy_peak:%d\r\n", atomic_load(&srv->workers_busy_peak));
-    buf_printf(out, "lock_strategy:%s\r\n",
-               srv->opts.lock_strategy == OPTS_LOCK_QUEUE ? "queue" : "copy");
-    buf_printf(out, "pitfall:%s\r\n", pitfalls[srv->opts.pitfall]);
-    buf_printf(out, "watchdog:%s\r\n", watchdogs[srv->opts.watchdog]);
-    buf_printf(out, "watchdog_ms:%d\r\n", srv->opts.watchdog_ms);
-    buf_printf(out, "lock_stalls:%lld\r\n", wlock_stalls(&srv->store_mu));
-    buf_printf(out, "last_save_copy_usec:%llu\r\n", (unsigned long long)srv->save_copy_us);
-    buf_printf(out, "last_save_copy_keys:%zu\r\n", srv->save_copy_keys);
-    buf_printf(out, "loop_lag_ms:%llu\r\n", (unsigned long long)srv->lag_current_ms);
-    buf_printf(out, "loop_lag_max_ms:%llu\r\n", (unsigned long long)srv->lag_max_ms);
-    buf_printf(out, "loop_stalls:%llu\r\n", (unsigned long long)srv->lag_stalls);
-}
+/* ==== Start-up =========================================================== */
 
 /* Opens the listening socket and reports the port actually bound. */
 static int listen_on(server_t *srv)
@@ -1099,7 +92,7 @@ static int listen_on(server_t *srv)
     srv->listener.data = srv;
     int rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&addr, 0);
     if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&srv->listener, LISTEN_BACKLOG, connection_cb);
+        rc = uv_listen((uv_stream_t *)&srv->listener, LISTEN_BACKLOG, conn_accept_cb);
     if (rc == 0)
         rc = uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);
     if (rc != 0)
@@ -1108,8 +101,10 @@ static int listen_on(server_t *srv)
     return 0;
 }
 
+/* ==== Signals and shutdown =============================================== */
+
 /* Every TCP handle but the listener is a connection. */
-static int is_connection(server_t *srv, uv_handle_t *handle)
+int server_is_connection(server_t *srv, uv_handle_t *handle)
 {
     return handle->type == UV_TCP && handle != (uv_handle_t *)&srv->listener;
 }
@@ -1122,10 +117,10 @@ static void stop_handle_cb(uv_handle_t *handle, void *arg)
 
     if (uv_is_closing(handle))
         return;
-    if (!is_connection(srv, handle))
+    if (!server_is_connection(srv, handle))
         uv_close(handle, NULL);
-    else if (((conn_t *)handle->data)->job == NULL)
-        conn_finish(handle->data); /* one with a job finishes from after_work_cb */
+    else if (!offload_job_in_flight(handle->data))
+        conn_finish(handle->data); /* one with a job finishes when it is done */
 }
 
 /* uv_walk callback when the grace period is over: close what is left,
@@ -1134,7 +129,7 @@ static void close_handle_cb(uv_handle_t *handle, void *arg)
 {
     server_t *srv = arg;
 
-    if (is_connection(srv, handle))
+    if (server_is_connection(srv, handle))
         conn_close(handle->data);
     else if (!uv_is_closing(handle))
         uv_close(handle, NULL);
@@ -1149,17 +144,17 @@ static void grace_timer_cb(uv_timer_t *timer)
 }
 
 /* Stops listening, cancels the jobs (queued ones never run, running ones
- * stop early and answer with an error; a SAVE finishes), then lets every connection flush its
- * replies and close. The loop ends by itself once the last handle is
- * closed and the last job is done. This is the one place where shutdown
- * begins, on the loop thread: what it does to the jobs in flight is
- * decided here. */
+ * stop early and answer with an error; a SAVE finishes), then lets every
+ * connection flush its replies and close. The loop ends by itself once the
+ * last handle is closed and the last job is done. This is the one place
+ * where shutdown begins, on the loop thread: what it does to the jobs in
+ * flight is decided here. */
 static void begin_shutdown(server_t *srv)
 {
     if (srv->stopping)
         return;
     srv->stopping = 1;
-    cancel_jobs(srv); /* queued ones never run, running ones stop early */
+    offload_cancel_all(srv);
     uv_walk(srv->loop, stop_handle_cb, srv);
 
     /* A client that never reads its replies must not keep us up forever;
@@ -1169,8 +164,6 @@ static void begin_shutdown(server_t *srv)
     uv_timer_start(&srv->grace_timer, grace_timer_cb, SHUTDOWN_GRACE_MS, 0);
     uv_unref((uv_handle_t *)&srv->grace_timer);
 }
-
-/* ==== Signals ============================================================ */
 
 /* The SIGINT and SIGTERM handler. A uv_signal_t would not do: libuv runs
  * its callback from the loop, and the loop may be blocked in a slow
@@ -1225,6 +218,18 @@ static int close_loop(server_t *srv)
     return uv_loop_close(srv->loop);
 }
 
+/* ==== INFO =============================================================== */
+
+/* INFO's stage section. Runs on the loop thread. */
+static void info_cb(buf_t *out, void *arg)
+{
+    server_t *srv = arg;
+    buf_printf(out, "model:event-loop-with-offload\r\n");
+    buf_printf(out, "connected_clients:%d\r\n", srv->conn_count);
+    offload_info(srv, out);
+    lag_info(&srv->lag, out);
+}
+
 int main(int argc, char **argv)
 {
     server_t *srv = &server;
@@ -1242,13 +247,11 @@ int main(int argc, char **argv)
         .info = info_cb,
         .info_arg = srv,
     };
-    rc = wlock_init(&srv->store_mu, "the store lock", watchdog_mode(srv->opts.watchdog),
-                    srv->opts.watchdog_ms);
+    rc = offload_init(srv);
     if (rc != 0) {
         log_error("cannot create the store lock: %s", strerror(-rc));
         return 1;
     }
-    qlock_init(&srv->save_lock);
     srv->store = store_new();
     srv->fd_limit = lifecycle_raise_fd_limit(&srv->opts.max_clients);
     srv->env.max_clients = srv->opts.max_clients;
@@ -1257,11 +260,6 @@ int main(int argc, char **argv)
     dump_lock_t dbfile_lock = DUMP_LOCK_INIT;
     if (lifecycle_load_dump(srv->opts.dbfile, &dbfile_lock, &srv->store) != 0)
         goto out_store;
-    /* libuv reads UV_THREADPOOL_SIZE once, when the pool first starts: set
-     * it before the first uv_queue_work(). */
-    char threads[16];
-    snprintf(threads, sizeof threads, "%d", srv->opts.threads);
-    setenv("UV_THREADPOOL_SIZE", threads, 1);
     srv->loop = uv_default_loop();
     rc = setup_signals(srv);
     if (rc != 0) {
@@ -1273,8 +271,8 @@ int main(int argc, char **argv)
         log_error("cannot listen on %s:%d: %s", srv->opts.bind, srv->opts.port, uv_strerror(rc));
         goto out_loop;
     }
-    start_lag_monitor(srv);
-    start_output_watch(srv);
+    lag_start(&srv->lag, srv->loop);
+    conn_start_watch(srv);
     printf("listening on %s:%d\n", srv->opts.bind, srv->env.port);
     fflush(stdout);
 
@@ -1291,6 +289,6 @@ out_loop:
 out_store:
     dump_unlock(&dbfile_lock); /* after the last save */
     store_free(srv->store);
-    wlock_destroy(&srv->store_mu);
+    offload_destroy(srv);
     return exit_code;
 }

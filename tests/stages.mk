@@ -14,7 +14,8 @@ SUITES_stage2-pool := $(CONFORMANCE) stage2_pool
 # loadgen (the tour's open-loop load generator) is tested against stage 3,
 # whose DEBUG SLEEP stalls every client: see tests/suites/loadgen.c.
 SUITES_stage3-eventloop := $(CONFORMANCE) stage3_eventloop loadgen
-SUITES_stage4-offload := $(CONFORMANCE) stage4_offload
+SUITES_stage4-offload := $(CONFORMANCE) stage4_offload stage4_jobs stage4_clients \
+  stage4_shutdown stage4_watchdog stage4_save
 
 # ---- how suites are built and run (no need to edit below) ----
 

@@ -1,14 +1,16 @@
 /*
- * The conformance suite: what every stage must do, whatever its
- * concurrency model. It runs against the server binary named on the
+ * The conformance suite, clients: many clients at once, clients that reset
+ * mid-request or with replies pending, --max-clients, and the memory idle
+ * connections give back.
+ *
+ * The conformance suite is what every stage must do, whatever its
+ * concurrency model: it runs against the server binary named on the
  * command line (see tests/stages.mk) and tests only behaviour common to
- * all four stages, one topic per file: many clients at once, clients that reset, too many clients,
- * and the memory idle ones hold (conformance_clients.c)
+ * all four stages, one topic per file (conformance_commands.c,
+ * _protocol.c, _clients.c, _persistence.c, _shutdown.c).
  *
  * Every test starts its own server with --port 0 and ends by stopping it
- * with SIGTERM, asserting a clean exit 0. Replies are checked against
- * common/cmd.h's contract; the rows marked REDIS are byte-identical to
- * what redis-server 7.0.15 sends for the same request.
+ * with SIGTERM, asserting a clean exit 0.
  */
 
 #include "harness.h"
@@ -22,16 +24,11 @@
 #include "buf.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* ==== Many clients ======================================================== */

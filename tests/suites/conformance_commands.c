@@ -1,9 +1,12 @@
 /*
- * The conformance suite: what every stage must do, whatever its
- * concurrency model. It runs against the server binary named on the
+ * The conformance suite, commands: every command's replies and errors,
+ * byte for byte, and QUIT, INFO and DIGEST in particular.
+ *
+ * The conformance suite is what every stage must do, whatever its
+ * concurrency model: it runs against the server binary named on the
  * command line (see tests/stages.mk) and tests only behaviour common to
- * all four stages, one topic per file: every command's replies and errors, byte for byte
- * (conformance_commands.c)
+ * all four stages, one topic per file (conformance_commands.c,
+ * _protocol.c, _clients.c, _persistence.c, _shutdown.c).
  *
  * Every test starts its own server with --port 0 and ends by stopping it
  * with SIGTERM, asserting a clean exit 0. Replies are checked against
@@ -21,15 +24,8 @@
 
 #include <errno.h>
 #include <libgen.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* ==== Commands: every reply and error, byte for byte ===================== */

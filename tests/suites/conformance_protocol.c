@@ -1,9 +1,13 @@
 /*
- * The conformance suite: what every stage must do, whatever its
- * concurrency model. It runs against the server binary named on the
+ * The conformance suite, protocol: pipelining, requests split across
+ * writes, binary data, big values and pipelines, and malformed requests
+ * refused with the error Redis sends.
+ *
+ * The conformance suite is what every stage must do, whatever its
+ * concurrency model: it runs against the server binary named on the
  * command line (see tests/stages.mk) and tests only behaviour common to
- * all four stages, one topic per file: the protocol: pipelining, splitting, binary data and
- * malformed requests (conformance_protocol.c)
+ * all four stages, one topic per file (conformance_commands.c,
+ * _protocol.c, _clients.c, _persistence.c, _shutdown.c).
  *
  * Every test starts its own server with --port 0 and ends by stopping it
  * with SIGTERM, asserting a clean exit 0. Replies are checked against
@@ -22,16 +26,10 @@
 #include "buf.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 enum { REDIS, OURS }; /* whether redis-server 7.0.15 sends the same bytes */

@@ -1,14 +1,16 @@
 /*
- * The conformance suite: what every stage must do, whatever its
- * concurrency model. It runs against the server binary named on the
+ * The conformance suite, shutdown: SIGTERM ends the server cleanly and
+ * within a bound whatever runs: idle, busy and non-reading clients, a long
+ * DEBUG SLEEP or DIGEST.
+ *
+ * The conformance suite is what every stage must do, whatever its
+ * concurrency model: it runs against the server binary named on the
  * command line (see tests/stages.mk) and tests only behaviour common to
- * all four stages, one topic per file: a bounded, clean shutdown whatever runs
- * (conformance_shutdown.c)
+ * all four stages, one topic per file (conformance_commands.c,
+ * _protocol.c, _clients.c, _persistence.c, _shutdown.c).
  *
  * Every test starts its own server with --port 0 and ends by stopping it
- * with SIGTERM, asserting a clean exit 0. Replies are checked against
- * common/cmd.h's contract; the rows marked REDIS are byte-identical to
- * what redis-server 7.0.15 sends for the same request.
+ * with SIGTERM, asserting a clean exit 0.
  */
 
 #include "harness.h"
@@ -23,7 +25,6 @@
 #include "buf.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -32,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* ==== Shutdown ============================================================ */

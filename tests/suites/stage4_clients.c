@@ -15,13 +15,7 @@
 #include "support/payload.h"
 #include "support/server.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 /* ==== Clients that do not read, and too many clients ============================ */

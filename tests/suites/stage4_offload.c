@@ -29,13 +29,8 @@
 
 #include "buf.h"
 
-#include <errno.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 /* ==== Slow commands leave the loop ============================================== */

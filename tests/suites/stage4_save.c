@@ -11,7 +11,6 @@
 #include "support/keyset.h"
 #include "support/lag_probe.h"
 #include "support/offload.h"
-#include "support/payload.h"
 #include "support/server.h"
 #include "support/writers.h"
 
@@ -22,10 +21,8 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 

@@ -131,6 +131,11 @@ $(B)/tests/test_hist: $(B)/bench/hist.o
 CMD_TESTS := test_cmd test_config test_info test_cmd_job
 $(CMD_TESTS:%=$(B)/tests/%): $(B)/tests/unit/cmd_fixture.o
 
+# The dump tests share a fixture (tests/unit/dump_fixture.c): a directory
+# per test, and dumps made by hand in the format.
+DUMP_TESTS := test_dump test_dump_corrupt test_dump_write test_dump_lock
+$(DUMP_TESTS:%=$(B)/tests/%): $(B)/tests/unit/dump_fixture.o
+
 # Runs one test binary and reports its name; stops make on failure.
 define run_test
 	@echo "==== $(1) $(2)"

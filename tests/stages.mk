@@ -5,12 +5,17 @@
 # as its argument. `make test-stageN` runs the unit tests, then each suite
 # listed here for stage N. A stage with no server.c yet is skipped.
 
-SUITES_stage1-threads := conformance stage1_threads
-SUITES_stage2-pool := conformance stage2_pool
+# The conformance suite, one binary per topic (tests/suites/conformance_*.c).
+CONFORMANCE := conformance_commands conformance_protocol conformance_clients \
+  conformance_persistence conformance_shutdown
+
+SUITES_stage1-threads := $(CONFORMANCE) stage1_threads
+SUITES_stage2-pool := $(CONFORMANCE) stage2_pool
 # loadgen (the tour's open-loop load generator) is tested against stage 3,
 # whose DEBUG SLEEP stalls every client: see tests/suites/loadgen.c.
-SUITES_stage3-eventloop := conformance stage3_eventloop loadgen
-SUITES_stage4-offload := conformance stage4_offload
+SUITES_stage3-eventloop := $(CONFORMANCE) stage3_eventloop loadgen
+SUITES_stage4-offload := $(CONFORMANCE) stage4_offload stage4_jobs stage4_clients \
+  stage4_shutdown stage4_watchdog stage4_save
 
 # ---- how suites are built and run (no need to edit below) ----
 

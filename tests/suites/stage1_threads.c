@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "support/client.h"
 #include "support/expect.h"
+#include "support/fixture.h"
 #include "support/parallel.h"
 #include "support/proc.h"
 #include "support/server.h"
@@ -166,11 +167,9 @@ static void test_digests_run_in_parallel(void)
  * free again. (Stage 2 shares this accept loop.) */
 static void test_accept_errors_rate_limited(void)
 {
-    char dir[256], log_path[300];
-    CU_ASSERT_EQUAL_FATAL(harness_tmpdir_create(dir, sizeof dir), 0);
-    snprintf(log_path, sizeof log_path, "%s/server.log", dir);
+    const char *log_path = fixture_path("server.log");
     test_server_t srv;
-    CU_ASSERT_EQUAL_FATAL(server_start_logged(&srv, server_binary(), NULL, log_path), 0);
+    START_SERVER_LOGGED(&srv, NULL, log_path);
     int fd = CONNECT(srv.port);
     EXPECT_REPLY(fd, "PING\r\n", "+PONG\r\n");
 
@@ -213,7 +212,6 @@ static void test_accept_errors_rate_limited(void)
             server_log_print(log_path);
     }
     free(text);
-    harness_tmpdir_remove(dir);
 }
 
 /* ==== Work for clients that are gone ====================================== */
@@ -256,7 +254,7 @@ static CU_TestInfo tests[] = {
 };
 
 static CU_SuiteInfo suites[] = {
-    {"stage1-threads", NULL, NULL, NULL, expect_teardown, tests},
+    {"stage1-threads", NULL, NULL, fixture_setup, fixture_teardown, tests},
     CU_SUITE_INFO_NULL,
 };
 

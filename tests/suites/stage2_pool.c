@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "support/client.h"
 #include "support/expect.h"
+#include "support/fixture.h"
 #include "support/parallel.h"
 #include "support/server.h"
 #include "support/server_log.h"
@@ -153,12 +154,9 @@ static int refused_as_busy(int port)
 static void test_refusals_rate_limited(void)
 {
     static int queued[QUEUE_CAPACITY];
-    char dir[256], log_path[300];
-    CU_ASSERT_EQUAL_FATAL(harness_tmpdir_create(dir, sizeof dir), 0);
-    snprintf(log_path, sizeof log_path, "%s/server.log", dir);
+    const char *log_path = fixture_path("server.log");
     test_server_t srv;
-    int rc = server_start_logged(&srv, server_binary(), ARGS("--threads", "1"), log_path);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    START_SERVER_LOGGED(&srv, ARGS("--threads", "1"), log_path);
     int held = CONNECT(srv.port);
     EXPECT_REPLY(held, "PING\r\n", "+PONG\r\n");
     CONNECT_MANY(srv.port, queued, QUEUE_CAPACITY, 0);
@@ -203,7 +201,6 @@ static void test_refusals_rate_limited(void)
             server_log_print(log_path);
     }
     free(text);
-    harness_tmpdir_remove(dir);
 }
 
 /* SIGTERM with clients waiting in the queue, each with a request sent:
@@ -268,7 +265,7 @@ static CU_TestInfo tests[] = {
 };
 
 static CU_SuiteInfo suites[] = {
-    {"stage2-pool", NULL, NULL, NULL, expect_teardown, tests},
+    {"stage2-pool", NULL, NULL, fixture_setup, fixture_teardown, tests},
     CU_SUITE_INFO_NULL,
 };
 

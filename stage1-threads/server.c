@@ -8,6 +8,10 @@
  * own client. The price is a real thread, with a real stack, for every
  * connection, however idle.
  *
+ * The files: server.c (this one: start-up, accepting, signals, shutdown,
+ * INFO), conn.c (a connection's life: reading, writing, the blocking cycle,
+ * closing), exec.c (parse what arrived, run it, queue the reply).
+ *
  * Threads and data:
  *   - the store is shared by every thread: store_lock guards it, held only
  *     around the store operation itself, never across a read or a write on
@@ -17,37 +21,27 @@
  *   - everything in a conn_t besides its list links belongs to its thread.
  */
 
+#include "server.h"
+
 #include "alloc.h"
-#include "cmd.h"
-#include "cmd_job.h"
+#include "conn.h"
 #include "dump.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "mono.h"
-#include "opts.h"
-#include "resp.h"
-#include "store.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK        (16 * 1024)
-#define QUERY_BUF_MAX     (64 * 1024 * 1024) /* a partial request may not grow past this */
-#define OUTPUT_FLUSH      (1024 * 1024)      /* write replies out mid-batch past this */
 #define LISTEN_BACKLOG    511
 #define SHUTDOWN_GRACE_MS 1000 /* then connections stuck in write() are cut off */
 
@@ -57,314 +51,31 @@ static const opts_stage_t stage = {
     .default_port = 7001,
 };
 
-/* ==== Server state ======================================================= */
-
-typedef struct conn conn_t;
-
-typedef struct server {
-    opts_t opts;
-    cmd_env_t env;
-    int listen_fd;
-    int signal_fd;
-
-    pthread_mutex_t store_lock; /* guards store */
-    store_t *store;
-
-    atomic_int stopping; /* set once, at shutdown: serve no more requests */
-
-    pthread_mutex_t conns_lock; /* guards conns, conn_count */
-    pthread_cond_t conns_empty; /* signalled when conn_count drops to 0 */
-    conn_t *conns;
-    int conn_count;
-} server_t;
-
-struct conn {
-    server_t *srv;
-    int fd;
-    conn_t *prev, *next; /* in srv->conns, under conns_lock */
-    buf_t in;            /* bytes read and not yet parsed */
-    buf_t out;           /* replies not yet written */
-    resp_parser_t parser;
-};
-
 static server_t server;
 
-/* ==== Small helpers ====================================================== */
+/* ==== Start-up =========================================================== */
 
-/* Reads what is there, at most len bytes. Returns the byte count, 0 at EOF,
- * or a negative errno (ECONNRESET when the peer reset). */
-static ssize_t read_some(int fd, char *p, size_t len)
+/* Opens the listening socket and reports the port actually bound. */
+static int listen_on(server_t *srv)
 {
-    for (;;) {
-        ssize_t n = read(fd, p, len);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return -errno;
-    }
-}
-
-/* Writes all of p[0..len), across short writes and EINTR. Returns 0 or a
- * negative errno (EPIPE or ECONNRESET when the peer has gone). */
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Writes every pending reply. Returns 0 or a negative errno. */
-static int flush_output(conn_t *c)
-{
-    int rc = write_all(c->fd, c->out.data, c->out.len);
-    buf_free(&c->out); /* an idle connection keeps no output buffer */
-    if (rc < 0)
-        log_debug("write to fd %d: %s", c->fd, strerror(-rc));
-    return rc;
-}
-
-/* ==== Executing requests ================================================= */
-
-/* True when the client has hung up: reset, closed, or shut its sending
- * side (POLLRDHUP). Nobody will read the reply of its slow command then.
- * Asks without waiting, and reads nothing: pipelined requests stay queued
- * in the socket. */
-static int client_hung_up(int fd)
-{
-    struct pollfd pfd = {.fd = fd, .events = POLLRDHUP};
-    return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
-}
-
-/* Asked by a running slow command at least every CMD_CANCEL_POLL_MS: give
- * up when the server is shutting down (stop_connections() sets stopping)
- * or when its client has gone, so that neither waits for work nobody
- * will read. */
-static int job_cancelled_cb(void *arg)
-{
-    conn_t *c = arg;
-    return atomic_load(&c->srv->stopping) || client_hung_up(c->fd);
-}
-
-/* A slow command runs right here, in the connection's own thread: only its
- * own client waits. The store lock is held just for the copy. */
-static void run_slow_command(conn_t *c, const cmd_t *cmd)
-{
-    server_t *srv = c->srv;
-    cmd_job_t job;
-
-    if (cmd_job_init(&job, cmd, c->parser.argc, c->parser.argv, &srv->env, &c->out) != 0)
-        return;
-    pthread_mutex_lock(&srv->store_lock);
-    cmd_job_read(&job, srv->store);
-    pthread_mutex_unlock(&srv->store_lock);
-    cmd_job_run(&job, job_cancelled_cb, c); /* sleeps, hashes or writes the dump: no lock held */
-    cmd_job_reply(&job, &c->out);
-}
-
-/* Executes the request in c->parser, appending its reply to c->out.
- * Returns 1 when the connection must close after the reply (QUIT). */
-static int execute_request(conn_t *c)
-{
-    server_t *srv = c->srv;
-    const cmd_t *cmd = cmd_lookup(c->parser.argc, c->parser.argv, &c->out);
-
-    if (cmd == NULL)
-        return 0; /* unknown command or wrong arity: the error is in c->out */
-    if (cmd->flags & CMD_SLOW) {
-        run_slow_command(c, cmd);
-    } else if (cmd->flags & (CMD_READ | CMD_WRITE)) {
-        pthread_mutex_lock(&srv->store_lock);
-        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out);
-        pthread_mutex_unlock(&srv->store_lock);
-    } else {
-        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out);
-    }
-    return (cmd->flags & CMD_CLOSE) != 0;
-}
-
-/* Parses and executes every complete request in c->in, appending the
- * replies to c->out. Returns 1 when the connection must close once c->out
- * is written: QUIT, a protocol error (whose reply is in c->out), or a
- * failed write. Replies are written out early when they pass OUTPUT_FLUSH,
- * so a pipeline of big GETs cannot grow c->out without bound. */
-static int process_input(conn_t *c)
-{
-    size_t done = 0;
-    int close_after = 0;
-
-    while (!close_after) {
-        size_t used;
-        resp_status_t st = resp_parse(&c->parser, c->in.data + done, c->in.len - done, &used);
-        done += used;
-        if (st == RESP_INCOMPLETE)
-            break;
-        if (st == RESP_ERROR) {
-            resp_add_error(&c->out, c->parser.error);
-            close_after = 1;
-        } else {
-            close_after = execute_request(c);
-        }
-        if (!close_after && c->out.len >= OUTPUT_FLUSH && flush_output(c) < 0)
-            close_after = 1;
-    }
-    buf_consume(&c->in, done);
-    if (!close_after && c->in.len > QUERY_BUF_MAX) {
-        log_warn("closing client fd %d: request larger than %d bytes", c->fd, QUERY_BUF_MAX);
-        close_after = 1;
-    }
-    return close_after;
-}
-
-/* ==== The blocking cycle ================================================= */
-
-/* Keeps only what a half-received request needs. */
-static void release_read_buffer(conn_t *c)
-{
-    if (c->in.len == 0) {
-        buf_free(&c->in);
-        resp_parser_trim(&c->parser);
-    } else if (c->in.len < c->in.cap / 4) {
-        buf_shrink(&c->in);
-    }
-}
-
-/* Serves one client until EOF, an error, QUIT or shutdown: read what
- * arrived, execute every complete request in it, write all their replies
- * in one go (one write per read, not per reply, so pipelining stays fast),
- * and block in read() again. At shutdown, what was read is answered and
- * nothing more is read. */
-static void serve_connection(conn_t *c)
-{
-    for (;;) {
-        buf_reserve(&c->in, READ_CHUNK);
-        ssize_t n = read_some(c->fd, c->in.data + c->in.len, READ_CHUNK);
-        if (n == 0)
-            break; /* EOF: the client closed, or shutdown woke us */
-        if (n < 0) {
-            log_debug("read from fd %d: %s", c->fd, strerror((int)-n));
-            break;
-        }
-        c->in.len += (size_t)n;
-
-        int close_after = process_input(c);
-        release_read_buffer(c); /* back in read(), it holds READ_CHUNK, no more */
-        if (flush_output(c) < 0)
-            break;
-        if (close_after || atomic_load(&c->srv->stopping))
-            break;
-    }
-}
-
-/* ==== Connections ======================================================== */
-
-static void conns_add(server_t *srv, conn_t *c)
-{
-    c->prev = NULL;
-    c->next = srv->conns;
-    if (srv->conns != NULL)
-        srv->conns->prev = c;
-    srv->conns = c;
-    srv->conn_count++;
-}
-
-static void conns_remove(server_t *srv, conn_t *c)
-{
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-    if (--srv->conn_count == 0)
-        pthread_cond_broadcast(&srv->conns_empty);
-}
-
-/* Removes c from the list, then closes and frees it. The removal comes
- * first, under conns_lock, so that shutdown never touches an fd number that
- * this thread has already closed and the kernel may have reused. */
-static void conn_close(conn_t *c)
-{
-    server_t *srv = c->srv;
-
-    pthread_mutex_lock(&srv->conns_lock);
-    conns_remove(srv, c);
-    pthread_mutex_unlock(&srv->conns_lock);
-
-    close(c->fd);
-    buf_free(&c->in);
-    buf_free(&c->out);
-    resp_parser_free(&c->parser);
-    free(c);
-}
-
-/* The whole life of a connection's thread. */
-static void *conn_thread_main(void *arg)
-{
-    conn_t *c = arg;
-    serve_connection(c);
-    conn_close(c);
-    return NULL;
-}
-
-/* Answers and closes a client we cannot serve. The socket is fresh, so the
- * short reply fits in its send buffer: this write does not block. */
-static void refuse_client(int fd, const char *reply)
-{
-    (void)write_all(fd, reply, strlen(reply));
-    close(fd);
-}
-
-/* Registers a freshly accepted socket and starts its thread. */
-static void start_connection(server_t *srv, int fd)
-{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(srv->opts.port)};
+    socklen_t len = sizeof addr;
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-    conn_t *c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        refuse_client(fd, "-ERR server out of memory\r\n");
-        return;
+    inet_pton(AF_INET, srv->opts.bind, &addr.sin_addr); /* validated by opts_parse */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, LISTEN_BACKLOG) != 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
+        int err = errno;
+        close(fd);
+        return -err;
     }
-    c->srv = srv;
-    c->fd = fd;
-    resp_parser_init(&c->parser);
-
-    pthread_mutex_lock(&srv->conns_lock);
-    if (srv->conn_count >= srv->opts.max_clients) {
-        pthread_mutex_unlock(&srv->conns_lock);
-        free(c);
-        refuse_client(fd, "-ERR max number of clients reached\r\n");
-        return;
-    }
-    conns_add(srv, c);
-    pthread_mutex_unlock(&srv->conns_lock);
-
-    pthread_t tid;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&tid, &attr, conn_thread_main, c);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        /* Out of threads (EAGAIN) or memory: refuse this client only. One
-         * line a second at most: a flood of clients must not flood the log. */
-        static log_limit_t refusals = LOG_LIMIT_INIT(LOG_LIMIT_MS);
-        log_warn_limited(&refusals, "cannot start a thread for a new client: %s", strerror(rc));
-        pthread_mutex_lock(&srv->conns_lock);
-        conns_remove(srv, c);
-        pthread_mutex_unlock(&srv->conns_lock);
-        resp_parser_free(&c->parser);
-        free(c);
-        refuse_client(fd, "-ERR server cannot start a thread for this connection\r\n");
-    }
+    srv->listen_fd = fd;
+    srv->env.port = ntohs(addr.sin_port);
+    return 0;
 }
 
 /* ==== Accepting ========================================================== */
@@ -377,7 +88,7 @@ static int accept_one(server_t *srv)
     static log_limit_t accept_errors = LOG_LIMIT_INIT(LOG_LIMIT_MS);
     int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd >= 0) {
-        start_connection(srv, fd);
+        conn_start(srv, fd);
         return 0;
     }
     int err = errno;
@@ -419,42 +130,7 @@ static void accept_loop(server_t *srv)
     }
 }
 
-/* ==== Start-up and shutdown ============================================== */
-
-/* INFO's stage section. Runs in whichever thread serves the INFO. */
-static void info_cb(buf_t *out, void *arg)
-{
-    server_t *srv = arg;
-    pthread_mutex_lock(&srv->conns_lock);
-    int clients = srv->conn_count;
-    pthread_mutex_unlock(&srv->conns_lock);
-    buf_printf(out, "model:thread-per-connection\r\n");
-    buf_printf(out, "connected_clients:%d\r\n", clients);
-    buf_printf(out, "connection_threads:%d\r\n", clients);
-}
-
-/* Opens the listening socket and reports the port actually bound. */
-static int listen_on(server_t *srv)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(srv->opts.port)};
-    socklen_t len = sizeof addr;
-    int one = 1;
-
-    inet_pton(AF_INET, srv->opts.bind, &addr.sin_addr); /* validated by opts_parse */
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, LISTEN_BACKLOG) != 0 ||
-        getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
-        int err = errno;
-        close(fd);
-        return -err;
-    }
-    srv->listen_fd = fd;
-    srv->env.port = ntohs(addr.sin_port);
-    return 0;
-}
+/* ==== Signals and shutdown =============================================== */
 
 /* Blocks SIGINT and SIGTERM in this thread and every thread it creates
  * later, and returns a descriptor the accept loop reads them from. SIGPIPE
@@ -503,6 +179,20 @@ static void stop_connections(server_t *srv)
         }
     }
     pthread_mutex_unlock(&srv->conns_lock);
+}
+
+/* ==== INFO =============================================================== */
+
+/* INFO's stage section. Runs in whichever thread serves the INFO. */
+static void info_cb(buf_t *out, void *arg)
+{
+    server_t *srv = arg;
+    pthread_mutex_lock(&srv->conns_lock);
+    int clients = srv->conn_count;
+    pthread_mutex_unlock(&srv->conns_lock);
+    buf_printf(out, "model:thread-per-connection\r\n");
+    buf_printf(out, "connected_clients:%d\r\n", clients);
+    buf_printf(out, "connection_threads:%d\r\n", clients);
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,35 @@
+#ifndef SERVER_H
+#define SERVER_H
+
+/*
+ * stage1-threads: the server's state, shared by its files. What guards each
+ * part is said at the top of server.c.
+ */
+
+#include "cmd.h"
+#include "opts.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct conn conn_t;
+
+typedef struct server {
+    opts_t opts;
+    cmd_env_t env;
+    int listen_fd;
+    int signal_fd;
+
+    pthread_mutex_t store_lock; /* guards store */
+    store_t *store;
+
+    atomic_int stopping; /* set once, at shutdown: serve no more requests */
+
+    pthread_mutex_t conns_lock; /* guards conns, conn_count */
+    pthread_cond_t conns_empty; /* signalled when conn_count drops to 0 */
+    conn_t *conns;
+    int conn_count;
+} server_t;
+
+#endif /* SERVER_H */

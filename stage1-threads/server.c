@@ -25,7 +25,7 @@
 
 #include "alloc.h"
 #include "conn.h"
-#include "dump.h"
+#include "dump_lock.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "mono.h"

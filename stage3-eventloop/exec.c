@@ -5,9 +5,11 @@
 
 #include <stdatomic.h>
 
-#define QUERY_BUF_MAX     (64 * 1024 * 1024) /* a partial request may not grow past this */
-#define BATCH_REQUESTS    1000               /* one callback executes at most this many requests */
-#define BATCH_REPLY_BYTES (256 * 1024)       /* ... or builds this many bytes of replies */
+#define QUERY_BUF_MAX (64 * 1024 * 1024) /* a partial request may not grow past this */
+
+/* One batch: the most a connection executes in one callback. */
+#define BATCH_REQUESTS    1000         /* one callback executes at most this many requests */
+#define BATCH_REPLY_BYTES (256 * 1024) /* ... or builds this many bytes of replies */
 
 /* ==== Slow commands ====================================================== */
 

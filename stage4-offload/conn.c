@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_CHUNK         (16 * 1024)
+#define READ_CHUNK (16 * 1024)
+
+/* Backpressure: how far a client may fall behind, and when it is cut off. */
 #define OUTPUT_PAUSE_BYTES (1024 * 1024) /* execute nothing more for a client this far behind */
 #define INPUT_AHEAD_BYTES  (1024 * 1024) /* read this far ahead of what may be executed */
 #define OUTPUT_STUCK_MS    5000 /* cut off a client whose unsent replies do not move this long */
@@ -150,7 +152,7 @@ static int flush_output(conn_t *c)
     if (n > 0)
         sent = (size_t)n;
     if (sent == c->out.len) {
-        buf_free(&c->out); /* an idle connection keeps no output buffer */
+        buf_free(&c->out); /* all sent: an idle connection keeps no output buffer */
         return 0;
     }
 

@@ -22,13 +22,13 @@ struct conn {
     buf_t in;  /* bytes of a half-received request; empty (no memory) when idle */
     buf_t out; /* replies of the current read, until handed to libuv */
     resp_parser_t parser;
-    unsigned reading : 1;         /* uv_read_start() is in effect */
-    unsigned paused : 1;          /* too many replies unsent: executing nothing until they drain */
-    unsigned finishing : 1;       /* closing once the queued replies are written */
-    unsigned eof : 1;             /* the client sent all it will: close once that is answered */
-    unsigned ready : 1;           /* on the ready list (srv->ready_head) */
-    unsigned wrote : 1;           /* a write completed since the last stuck check */
-    unsigned holds_save_lock : 1; /* running writes while a SAVE waits (see offload.c) */
+    unsigned reading : 1;   /* uv_read_start() is in effect */
+    unsigned paused : 1;    /* too many replies unsent: executing nothing until they drain */
+    unsigned finishing : 1; /* closing once the queued replies are written */
+    unsigned eof : 1;       /* the client sent all it will: close once that is answered */
+    unsigned ready : 1;     /* on the ready list (srv->ready_head) */
+    unsigned wrote : 1;     /* a write completed since the last stuck check */
+    unsigned qlocked : 1;   /* holds the queue lock for its writes (offload.c) */
 
     conn_t *next_ready;  /* on the ready list, while ready */
     size_t stuck_queued; /* unsent bytes at the last stuck check */

@@ -5,9 +5,11 @@
 
 #include <errno.h>
 
-#define QUERY_BUF_MAX     (64 * 1024 * 1024) /* a partial request may not grow past this */
-#define BATCH_REQUESTS    1000               /* one callback executes at most this many requests */
-#define BATCH_REPLY_BYTES (256 * 1024)       /* ... or builds this many bytes of replies */
+#define QUERY_BUF_MAX (64 * 1024 * 1024) /* a partial request may not grow past this */
+
+/* One batch: the most a connection executes in one callback. */
+#define BATCH_REQUESTS    1000         /* one callback executes at most this many requests */
+#define BATCH_REPLY_BYTES (256 * 1024) /* ... or builds this many bytes of replies */
 
 /* ==== Fast commands ====================================================== */
 
@@ -52,6 +54,21 @@ static enum exec_result execute_request(conn_t *c)
     return run_fast_command(c, cmd);
 }
 
+/* What a request's outcome means for the rest of the input. */
+static enum input_result input_after(enum exec_result exec)
+{
+    switch (exec) {
+    case EXEC_DONE:
+        return INPUT_OK;
+    case EXEC_CLOSE:
+        return INPUT_CLOSE_AFTER_REPLY;
+    case EXEC_QUEUED:  /* the reply comes with the job */
+    case EXEC_BLOCKED: /* the request waits in c->in */
+        break;
+    }
+    return INPUT_WAIT;
+}
+
 /* Parses and executes the complete requests in c->in, appending the
  * replies to c->out, one batch at most: BATCH_REQUESTS requests or
  * BATCH_REPLY_BYTES of replies, so that one client's long pipeline cannot
@@ -81,14 +98,9 @@ enum input_result exec_input(conn_t *c)
             result = INPUT_CLOSE_AFTER_REPLY;
         } else {
             enum exec_result exec = execute_request(c);
-            if (exec == EXEC_BLOCKED) {
+            if (exec == EXEC_BLOCKED)
                 done -= used; /* not executed: parsed again once the wait is over */
-                result = INPUT_WAIT;
-            } else if (exec == EXEC_QUEUED) {
-                result = INPUT_WAIT;
-            } else if (exec == EXEC_CLOSE) {
-                result = INPUT_CLOSE_AFTER_REPLY;
-            }
+            result = input_after(exec);
         }
     }
     offload_write_unlock(c);

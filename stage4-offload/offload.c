@@ -349,7 +349,7 @@ static void write_lock_granted_cb(void *arg)
     conn_t *c = job->conn;
 
     c->job = NULL;
-    c->holds_save_lock = 1;
+    c->qlocked = 1;
     free(job);
     conn_ready(c);
 }
@@ -358,10 +358,10 @@ int offload_write_lock(conn_t *c)
 {
     server_t *srv = c->srv;
 
-    if (srv->opts.lock_strategy != OPTS_LOCK_QUEUE || c->holds_save_lock)
+    if (srv->opts.lock_strategy != OPTS_LOCK_QUEUE || c->qlocked)
         return 0;
     if (qlock_trylock(&srv->save_lock) == 0) {
-        c->holds_save_lock = 1;
+        c->qlocked = 1;
         return 0;
     }
     job_t *job = calloc(1, sizeof *job);
@@ -377,8 +377,8 @@ int offload_write_lock(conn_t *c)
 
 void offload_write_unlock(conn_t *c)
 {
-    if (c->holds_save_lock) {
-        c->holds_save_lock = 0;
+    if (c->qlocked) {
+        c->qlocked = 0;
         qlock_unlock(&c->srv->save_lock);
     }
 }

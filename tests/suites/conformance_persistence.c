@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "dump.h"
+#include "file.h"
 #include "resp.h"
 #include "store.h"
 
@@ -178,16 +179,7 @@ static void test_corrupt_dump_refused(void)
 static int read_whole(const char *path, buf_t *out)
 {
     buf_clear(out);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(out, chunk, n);
-    int rc = ferror(f) ? -1 : 0;
-    fclose(f);
-    return rc;
+    return file_read_all(path, out) == 0 ? 0 : -1;
 }
 
 #define DUMP_KEYS 20

@@ -14,6 +14,7 @@
 #include "support/client.h"
 #include "support/expect.h"
 #include "support/lag_probe.h"
+#include "support/payload.h"
 #include "support/proc.h"
 #include "support/server.h"
 #include "support/server_log.h"
@@ -32,42 +33,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1 /* the server under test is built the same way */
-#else
-#define SANITIZED 0
-#endif
-
 #define MIB (1024 * 1024)
 
 /* ==== Helpers ============================================================== */
-
-/* Raises this process's soft limit on open files to the hard limit and
- * returns the soft limit. */
-static long long raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 1024;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    return rl.rlim_cur == RLIM_INFINITY ? 1 << 20 : (long long)rl.rlim_cur;
-}
-
-/* Connections this test may open: want, or fewer when the fd limit is
- * lower (with a margin for the test's other files and sockets). */
-static int clients_allowed(int want)
-{
-    long long limit = raise_fd_limit() - 100;
-    if (limit < want) {
-        fprintf(stderr, "(fd limit: %d connections instead of %d) ", (int)limit, want);
-        return limit > 0 ? (int)limit : 1;
-    }
-    return want;
-}
 
 /* SET key to len bytes: the key's first byte, then fill. */
 static CU_BOOL set_value(int fd, const char *key, size_t len, char fill)
@@ -76,28 +44,9 @@ static CU_BOOL set_value(int fd, const char *key, size_t len, char fill)
     CU_ASSERT_PTR_NOT_NULL_FATAL(value);
     memset(value, fill, len);
     value[0] = key[0];
-    buf_t req = BUF_INIT;
-    const char *argv[] = {"SET", key, value};
-    size_t lens[] = {3, strlen(key), len};
-    client_format_command(&req, 3, argv, lens);
-    CU_BOOL ok = EXPECT_REPLY_BIN(fd, req.data, req.len, "+OK\r\n", 5);
-    buf_free(&req);
+    CU_BOOL ok = payload_set_bytes(fd, key, value, len);
     free(value);
     return ok;
-}
-
-/* Asserts that took_ms < bound_ms, unless the machine was too busy for a
- * latency to mean anything (the probe, running meanwhile, woke late). */
-static void expect_fast(long long took_ms, long long bound_ms, long long probe_late_ms,
-                        const char *what)
-{
-    if (took_ms >= bound_ms && !lag_probe_quiet(probe_late_ms)) {
-        fprintf(stderr, "(%s took %lld ms, not checked: the machine was busy) ", what, took_ms);
-        return;
-    }
-    CU_ASSERT(took_ms < bound_ms);
-    if (took_ms >= bound_ms)
-        fprintf(stderr, "%s took %lld ms\n", what, took_ms);
 }
 
 /* The server's resident memory in KiB (a test that cannot read it ends). */
@@ -116,7 +65,7 @@ static long long server_rss_kb(const test_server_t *s)
  * as if it were alone. */
 static void test_many_idle_one_active(void)
 {
-    int n = clients_allowed(MANY_IDLE);
+    int n = client_fd_budget(MANY_IDLE);
     int *fds = calloc((size_t)n, sizeof *fds);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fds);
     test_server_t srv;
@@ -135,7 +84,8 @@ static void test_many_idle_one_active(void)
         long long took = harness_now_ms() - t0;
         worst = took > worst ? took : worst;
     }
-    expect_fast(worst, 100, lag_probe_stop(&probe), "the slowest PING among idle connections");
+    lag_probe_expect_fast(worst, 100, lag_probe_stop(&probe),
+                          "the slowest PING among idle connections");
     /* The idle ones are served too, whenever they speak. */
     EXPECT_REPLY(fds[0], "PING\r\n", "+PONG\r\n");
     EXPECT_REPLY(fds[n - 1], "ECHO last\r\n", "$4\r\nlast\r\n");
@@ -176,7 +126,7 @@ static void test_one_thread(void)
  * them, each served once, grow the server's RSS by well under 2 KiB each. */
 static void test_idle_connections_cost_little(void)
 {
-    int n = clients_allowed(COST_CLIENTS);
+    int n = client_fd_budget(COST_CLIENTS);
     int *fds = calloc((size_t)n, sizeof *fds);
     int warm[COST_WARMUP];
     CU_ASSERT_PTR_NOT_NULL_FATAL(fds);
@@ -253,48 +203,6 @@ static void test_sleep_stalls_everyone(void)
     CU_ASSERT(INFO_FIELD(other, "loop_lag_max_ms") >= 400);
 
     close(sleeper);
-    close(other);
-    STOP_SERVER(&srv);
-}
-
-/* ==== Clients that do not read ================================================= */
-
-/* A value of BATCH_REPLY_BYTES: one reply per batch. Not larger: one
- * reply cannot be split, and under TSan one 1 MiB reply alone held the
- * loop 80 to 130 ms here (measured: user time in building it). */
-#define NONREADER_VALUE  (256 * 1024)
-#define NONREADER_GETS   4000        /* 1000 MiB of replies if nobody stopped it */
-#define NONREADER_CUT_MS 15000       /* OUTPUT_STUCK_MS (5 s), and room for a slow machine */
-#define NONREADER_PEAK   (16 * 1024) /* KiB: OUTPUT_PAUSE_BYTES, a reply or two, and slack */
-
-/* A client that pipelines GETs of a 256 KiB value and never reads: the
- * server stops executing its requests once 1 MiB of replies is unsent
- * (instead of building a gigabyte, or 64 MiB in one callback), cuts it off
- * once they have not moved for OUTPUT_STUCK_MS, serves everyone else at
- * once meanwhile, and gives the memory back. */
-static void test_nonreader_cut_off(void)
-{
-    test_server_t srv;
-    START_SERVER(&srv, NULL);
-    int other = CONNECT(srv.port);
-    set_value(other, "big", NONREADER_VALUE, 'x');
-    long long rss_before = server_rss_kb(&srv);
-
-    bigreply_nonreader_t r;
-    CU_ASSERT_EQUAL_FATAL(bigreply_nonreader_run(srv.pid, srv.port, other, "big", NONREADER_GETS,
-                                                 NONREADER_CUT_MS, &r),
-                          0);
-    fprintf(stderr, "(cut off after %lld ms, peak RSS %+lld KiB) ", r.cut_ms, r.peak_growth_kb);
-    CU_ASSERT(r.cut_off);
-    CU_ASSERT(r.worst_ping_ms >= 0);
-    expect_fast(r.worst_ping_ms, 100, r.probe_late_ms, "the slowest PING beside a non-reader");
-    CU_ASSERT(r.peak_growth_kb < (SANITIZED ? 3 : 1) * NONREADER_PEAK);
-
-    long long grown = server_rss_kb(&srv) - rss_before;
-    long long bound = SANITIZED ? 320 * 1024 : 32 * 1024; /* ASan keeps freed memory a while */
-    fprintf(stderr, "(RSS %+lld KiB after the cut) ", grown);
-    CU_ASSERT(grown < bound);
-
     close(other);
     STOP_SERVER(&srv);
 }
@@ -385,32 +293,6 @@ static void test_reset_with_replies_queued(void)
     STOP_SERVER(&srv);
 }
 
-/* ==== Running out of descriptors =============================================== */
-
-#define FD_LIMIT           128 /* the server's RLIMIT_NOFILE */
-#define FD_LIMIT_INHERITED 40  /* descriptors it inherits, open before its own */
-#define FD_LIMIT_CLIENTS   150
-
-/* Few descriptors, some taken by what the server inherited, and more
- * clients than fit: each is served or refused with "-ERR max number of
- * clients reached", none closed without a word (what libuv does itself
- * when accept() fails with EMFILE). */
-static void test_fd_limit_refuses(void)
-{
-    const server_fd_limits_t lim = {FD_LIMIT, FD_LIMIT_INHERITED};
-    clients_allowed(FD_LIMIT_CLIENTS);
-    test_server_t srv;
-    CU_ASSERT_EQUAL_FATAL(server_start_limited(&srv, server_binary(), NULL, &lim), 0);
-    client_census_t census;
-    CU_ASSERT_EQUAL(client_census(srv.port, FD_LIMIT_CLIENTS, &census), 0);
-    fprintf(stderr, "(%d served, %d refused, %d closed silently, %d other) ", census.served,
-            census.refused, census.silent, census.other);
-    CU_ASSERT_EQUAL(census.silent, 0);
-    CU_ASSERT_EQUAL(census.served + census.refused, FD_LIMIT_CLIENTS);
-    CU_ASSERT(census.served > 0);
-    STOP_SERVER(&srv);
-}
-
 /* ==== Valgrind ================================================================ */
 
 #define VALGRIND_STOP_MS 30000
@@ -492,10 +374,8 @@ static CU_TestInfo tests[] = {
     {"one thread", test_one_thread},
     {"idle connections cost little", test_idle_connections_cost_little},
     {"DEBUG SLEEP stalls everyone", test_sleep_stalls_everyone},
-    {"a client that never reads is cut off", test_nonreader_cut_off},
     {"a slow reader gets every reply", test_slow_reader_backpressure},
     {"reset with replies queued", test_reset_with_replies_queued},
-    {"out of descriptors: refused, never dropped", test_fd_limit_refuses},
     {"a session under valgrind", test_valgrind_session},
     CU_TEST_INFO_NULL,
 };

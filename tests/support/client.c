@@ -7,8 +7,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -259,4 +261,29 @@ int client_census(int port, int n, client_census_t *census)
     client_close_all(fds, n);
     free(fds);
     return rc;
+}
+
+/* Raises this process's soft limit on open files to the hard limit and
+ * returns the soft limit. */
+static long long raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? 1 << 20 : (long long)rl.rlim_cur;
+}
+
+int client_fd_budget(int want)
+{
+    long long limit = raise_fd_limit() - 100;
+    if (limit < want) {
+        fprintf(stderr, "(fd limit: %d connections instead of %d) ", (int)limit, want);
+        return limit > 0 ? (int)limit : 1;
+    }
+    return want;
 }

@@ -74,4 +74,9 @@ typedef struct client_census {
  * the first connect() that failed. */
 int client_census(int port, int n, client_census_t *census);
 
+/* Connections a test may open: want, or fewer when the open file limit is
+ * lower (with a margin for the test's other files and sockets), saying so
+ * on stderr. Raises this process's soft limit to the hard one first. */
+int client_fd_budget(int want);
+
 #endif /* TEST_CLIENT_H */

@@ -33,4 +33,10 @@ long long lag_probe_stop(lag_probe_t *p);
  * LAG_PROBE_BUSY_MS late. */
 int lag_probe_quiet(long long late_ms);
 
+/* Asserts that took_ms < bound_ms, unless the machine was too busy for a
+ * latency to mean anything (the probe, running meanwhile, woke late by
+ * probe_late_ms): then it only says so on stderr. */
+void lag_probe_expect_fast(long long took_ms, long long bound_ms, long long probe_late_ms,
+                           const char *what);
+
 #endif /* TEST_LAG_PROBE_H */

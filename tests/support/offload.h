@@ -1,6 +1,8 @@
 #ifndef TEST_OFFLOAD_H
 #define TEST_OFFLOAD_H
 
+#include "server.h" /* SANITIZED */
+
 #include <stddef.h>
 
 /*
@@ -18,12 +20,6 @@
 #else
 #define TSAN_THREADS  0
 #define EXIT_SLACK_MS 0
-#endif
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1 /* the server under test is built the same way */
-#else
-#define SANITIZED 0
 #endif
 
 #define MIB              (1024 * 1024)

@@ -51,17 +51,23 @@ void payload_digest_of_fill(char out[32], size_t len, char fill, long long round
     free(value);
 }
 
-CU_BOOL payload_set(int fd, const char *key, size_t len, char fill)
+CU_BOOL payload_set_bytes(int fd, const char *key, const char *value, size_t len)
 {
-    char *value = malloc(len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(value);
-    memset(value, fill, len);
     buf_t req = BUF_INIT;
     const char *argv[] = {"SET", key, value};
     size_t lens[] = {3, strlen(key), len};
     client_format_command(&req, 3, argv, lens);
     CU_BOOL ok = EXPECT_REPLY_BIN(fd, req.data, req.len, "+OK\r\n", 5);
     buf_free(&req);
+    return ok;
+}
+
+CU_BOOL payload_set(int fd, const char *key, size_t len, char fill)
+{
+    char *value = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(value);
+    memset(value, fill, len);
+    CU_BOOL ok = payload_set_bytes(fd, key, value, len);
     free(value);
     return ok;
 }

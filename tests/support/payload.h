@@ -36,4 +36,7 @@ void payload_digest_of_fill(char out[32], size_t len, char fill, long long round
  * when it came. */
 CU_BOOL payload_set(int fd, const char *key, size_t len, char fill);
 
+/* SET key to value[0..len) (binary safe), expecting +OK. */
+CU_BOOL payload_set_bytes(int fd, const char *key, const char *value, size_t len);
+
 #endif /* TEST_PAYLOAD_H */

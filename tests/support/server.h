@@ -3,6 +3,12 @@
 
 #include <sys/types.h>
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1 /* the server under test is built the same way */
+#else
+#define SANITIZED 0
+#endif
+
 /*
  * Starting and stopping the server under test.
  *

@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include "crc64.h"
+#include "file.h"
 
 #include <dirent.h>
 #include <inttypes.h>
@@ -42,16 +43,7 @@ void write_raw(const char *p, const void *data, size_t len)
 int read_raw(const char *p, buf_t *out)
 {
     buf_clear(out);
-    FILE *f = fopen(p, "rb");
-    if (f == NULL)
-        return -1;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(out, chunk, n);
-    int rc = ferror(f) ? -1 : 0;
-    fclose(f);
-    return rc;
+    return file_read_all(p, out) == 0 ? 0 : -1;
 }
 
 size_t dir_entries(int *tmp_left)

@@ -353,9 +353,10 @@ static int fd_reserve_reached(server_t *srv, conn_t *c)
 void conn_accept_cb(uv_stream_t *listener, int status)
 {
     server_t *srv = listener->data;
+    static log_limit_t accept_errors = LOG_LIMIT_INIT(LOG_LIMIT_MS);
 
     if (status < 0) {
-        log_warn("accept: %s", uv_strerror(status));
+        log_warn_limited(&accept_errors, "accept: %s", uv_strerror(status));
         return;
     }
     /* Not calloc(): libuv stops watching the listener until a connection
@@ -371,7 +372,7 @@ void conn_accept_cb(uv_stream_t *listener, int status)
 
     int rc = uv_accept(listener, (uv_stream_t *)&c->handle);
     if (rc < 0) {
-        log_warn("accept: %s", uv_strerror(rc));
+        log_warn_limited(&accept_errors, "accept: %s", uv_strerror(rc));
         conn_close(c);
         return;
     }

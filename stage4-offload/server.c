@@ -8,11 +8,11 @@
  * serving every other client. The question this stage makes you ask of
  * every piece of work is: which pool does it live on?
  *
- * The files: stage 3's server.c, conn.c, exec.c and lag.c (byte-identical),
- * and offload.c: the jobs, their plans for reading the store, the bound on
- * jobs in flight, the writes that wait behind a SAVE, and the store lock
- * with its watchdog (wlock.c). qlock.c is the lock that waits without
- * blocking.
+ * The files: stage 3's server.c, conn.c and exec.c, each changed where it
+ * calls the offload; lag.c, carried byte-identical; and offload.c: the
+ * jobs, their plans for reading the store, the bound on jobs in flight,
+ * the writes that wait behind a SAVE, and the store lock with its watchdog
+ * (wlock.c). qlock.c is the lock that waits without blocking.
  *
  * Threads and data:
  *   - the loop thread owns the connections, their buffers, the jobs list

@@ -724,7 +724,7 @@ def section_idle(run):
                         + fig_cells(f) + [f"{served} of {len(rr)}{reply}"])
     out = ["## 1. Idle memory", "",
            "Resident bytes per idle connection = (RSS with N held - RSS with none) / held, with N",
-           "connections held open by `redis-benchmark -I` (or `bench/idle_hold` where it gives up),",
+           "connections held open by `redis-benchmark -I` (or `build/release/bench/idle_hold` where it gives up),",
            "on a freshly started server per run. \"served\" counts the runs in which one more client's",
            "PING was answered within 3 s while they were held. Memory is not timed: this",
            "measurement is not pinned, and a busy machine does not make it inconclusive.", "",
@@ -791,7 +791,7 @@ def section_bursty(run):
                          f"{num(answered.median, '.0f')}%", rq.text(False), num(iv.median), num(late.median),
                          f"{behind} of {len(rr)}"])
     return ["## 3. Bursts on persistent connections", "",
-            f"`bench/loadgen --connections {run.env.get('burst_conns')} --burst B --every {run.env.get('burst_every_ms')} "
+            f"`build/release/bin/loadgen --connections {run.env.get('burst_conns')} --burst B --every {run.env.get('burst_every_ms')} "
             f"--duration {run.env.get('burst_seconds')}`: that many mostly idle connections, and every",
             f"{run.env.get('burst_every_ms')} ms one `{run.env.get('burst_command', 'PING')}` on each of B of them at once; open loop, latency from",
             "each request's scheduled time. Server and generator pinned to different CPUs",
@@ -849,7 +849,7 @@ def section_starvation(run):
         rows.append([run.label(k), Figure(base).text(False), num(Figure(s50).median), Figure(slp).text(False),
                      Ratio(slp, base).text(), num(lag.median) if lag else "-"])
     return ["## 6. Starvation", "",
-            f"One client runs `DEBUG SLEEP {run.env.get('starve_sleep')}` in a loop while `bench/loadgen` sends PINGs open-loop",
+            f"One client runs `DEBUG SLEEP {run.env.get('starve_sleep')}` in a loop while `build/release/bin/loadgen` sends PINGs open-loop",
             f"({run.env.get('starve_rate')}/s over {run.env.get('starve_conns')} connections, {run.env.get('starve_seconds')} s, latency from the scheduled time); the",
             "same PINGs just before, with no sleeper, are the baseline. Latencies in ms; the loop lag is",
             "the largest delay the event loop's own timer saw (stages 3 and 4, INFO loop_lag_max_ms).", "",
@@ -1036,12 +1036,12 @@ def report(out):
     body = machine_section(run)
     for sec in (section_idle(run), section_throughput(run), section_bursty(run),
                 simple_lat_section(run, "reconnect", "## 4. Reconnecting clients",
-                                   [f"`bench/loadgen --sessions-rate {e.get('reconnect_rate')} --requests-per-session "
+                                   [f"`build/release/bin/loadgen --sessions-rate {e.get('reconnect_rate')} --requests-per-session "
                                     f"{e.get('reconnect_requests')} --duration {e.get('reconnect_seconds')}`: sessions arrive open-loop, each",
                                     "connects, sends its requests one after the other and closes; a session's first latency",
                                     "includes its connect (and, for stage 1, the thread it starts). Pinned as above."]),
                 simple_lat_section(run, "modest", "## 5. Modest concurrency",
-                                   [f"`bench/loadgen --connections C --rate {e.get('modest_rate')} --duration {e.get('modest_seconds')}`: a few dozen",
+                                   [f"`build/release/bin/loadgen --connections C --rate {e.get('modest_rate')} --duration {e.get('modest_seconds')}`: a few dozen",
                                     "persistent clients, requests arriving open-loop at a moderate total rate. Pinned as above."],
                                    "connections"),
                 section_starvation(run), section_cpu(run)):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check-layout.sh: two rules of the repository's layout that a compiler does
+# check-layout.sh: three rules of the repository's layout that a compiler does
 # not check, run by `make lint`.
 #
 #   1. common/ is colourless: nothing under it includes a thread, loop or

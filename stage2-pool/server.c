@@ -12,8 +12,8 @@
  *
  * The files: server.c (this one: start-up, accepting, signals, shutdown,
  * INFO), conn.c (a connection's life: reading, writing, the blocking cycle,
- * closing), exec.c (parse what arrived, run it, queue the reply), pool.c (the workers and their
- * queue).
+ * closing), exec.c (parse what arrived, run it, queue the reply), pool.c
+ * (the workers and their queue).
  *
  * Threads and data:
  *   - the store is shared by every thread: store_lock guards it, held only

@@ -8,8 +8,10 @@
  * serving every other client. The question this stage makes you ask of
  * every piece of work is: which pool does it live on?
  *
- * The files: stage 3's server.c, conn.c and exec.c, each changed where it
- * calls the offload; lag.c, carried byte-identical; and offload.c: the
+ * The files: stage 3's server.c (start-up, signals, shutdown, INFO),
+ * conn.c (a connection's life) and exec.c (the request path), each changed
+ * where it calls the offload, with stage 3's ownership rules (see its
+ * server.c); lag.c, carried byte-identical; and offload.c: the
  * jobs, their plans for reading the store, the bound on jobs in flight,
  * the writes that wait behind a SAVE, and the store lock with its watchdog
  * (wlock.c). qlock.c is the lock that waits without blocking.
@@ -42,10 +44,11 @@
  * command on the loop that needs the store waits for a lock only the loop
  * itself could release. With --pitfall lock-during-work, a worker keeps
  * store_mu for the whole slow step and the loop waits behind it.
- * offload_lock_store() is a watchdog (--watchdog): it reports both. A deadlock ends the process,
- * since no thread can go on; a stall is reported and waited out, since a
- * holder that is only slow (SAVE's copy of a big store) will let go, unless
- * --watchdog exit makes it fatal too, as the pitfall demos want.
+ * offload_lock_store() is a watchdog (--watchdog): it reports both. A
+ * deadlock ends the process, since no thread can go on; a stall is
+ * reported and waited out, since a holder that is only slow (SAVE's copy
+ * of a big store) will let go, unless --watchdog exit makes it fatal too,
+ * as the pitfall demos want.
  */
 
 #include "server.h"

@@ -115,9 +115,12 @@ $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(HARNESS_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) $(filter-out $(LIBCOMMON),$^) $(LIBCOMMON) -o $@ $(CUNIT_LIBS) $(HIREDIS_LIBS) $(UV_LIBS) -lpthread -lm
 
 # Unit tests of a stage's own modules (stage 2's pool, stage 4's locks)
-# compile against that stage's folder and link its object.
-$(B)/tests/unit/test_pool.o: CFLAGS += -Istage2-pool
-$(B)/tests/test_pool: $(B)/stage2-pool/pool.o
+# compile against that stage's folder and link its object. The pool's
+# tests also share a fixture (tests/unit/pool_fixture.c): items that record
+# how they were served, and a gate the test opens.
+POOL_TESTS := test_pool test_pool_queue test_pool_stop
+$(POOL_TESTS:%=$(B)/tests/unit/%.o) $(B)/tests/unit/pool_fixture.o: CFLAGS += -Istage2-pool
+$(POOL_TESTS:%=$(B)/tests/%): $(B)/stage2-pool/pool.o $(B)/tests/unit/pool_fixture.o
 $(B)/tests/unit/test_qlock.o: CFLAGS += -Istage4-offload
 $(B)/tests/test_qlock: $(B)/stage4-offload/qlock.o
 $(B)/tests/unit/test_wlock.o: CFLAGS += -Istage4-offload
@@ -135,6 +138,15 @@ $(CMD_TESTS:%=$(B)/tests/%): $(B)/tests/unit/cmd_fixture.o
 # per test, and dumps made by hand in the format.
 DUMP_TESTS := test_dump test_dump_corrupt test_dump_write test_dump_lock
 $(DUMP_TESTS:%=$(B)/tests/%): $(B)/tests/unit/dump_fixture.o
+
+# The RESP tests share a fixture (tests/unit/resp_fixture.c): parser cases
+# fed the way a caller feeds them, however the input is split.
+RESP_TESTS := test_resp test_resp_parser test_resp_reply
+$(RESP_TESTS:%=$(B)/tests/%): $(B)/tests/unit/resp_fixture.o
+
+# The store tests (test_store*.c) need no rule: they are white-box and
+# include store.c, with their shared helpers, through
+# tests/unit/store_fixture.h, so there is no fixture object to link.
 
 # Runs one test binary and reports its name; stops make on failure.
 define run_test

@@ -11,10 +11,11 @@
  *
  * The stage's suites, one topic each (tests/stages.mk runs them all):
  * this file, slow commands leave the loop; stage4_jobs.c, the pool's size
- * and the bound on jobs; stage4_clients.c, clients that do not read and
- * too many clients; stage4_shutdown.c; stage4_watchdog.c, the pitfalls it
- * catches and the slow holder it spares; stage4_save.c, SAVE while
- * writers write. What they share is in tests/support/offload.h.
+ * and the bound on jobs; stage4_shutdown.c; stage4_watchdog.c, the
+ * pitfalls it catches and the slow holder it spares; stage4_save.c, SAVE
+ * while writers write; and loop_clients.c, shared with stage 3, clients
+ * that do not read and too many clients. What they share is in
+ * tests/support/offload.h.
  */
 
 #include "harness.h"

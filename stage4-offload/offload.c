@@ -42,7 +42,6 @@ struct job {
     cmd_job_t cmd;
     qlock_waiter_t lock_wait;
     int queued;           /* handed to uv_queue_work(): uv_cancel() may be asked */
-    int dropped;          /* granted the queue lock during shutdown: runs nothing */
     atomic_int cancelled; /* set by the loop thread, polled by the worker */
 };
 
@@ -140,8 +139,6 @@ static void job_run_on_worker(job_t *job)
 {
     server_t *srv = job->srv;
 
-    if (job->dropped)
-        return; /* see save_lock_granted_cb() */
     switch (job->plan) {
     case PLAN_COPIED:
         break;
@@ -201,7 +198,7 @@ static void after_work_cb(uv_work_t *req, int status)
         qlock_unlock(&srv->save_lock); /* to the first write or SAVE that waits */
     job_unlink(srv, job);
 
-    if (c == NULL || status == UV_ECANCELED || job->dropped) {
+    if (c == NULL || status == UV_ECANCELED) {
         cmd_job_discard(&job->cmd); /* its client is gone, or we are shutting down */
     } else {
         cmd_job_reply(&job->cmd, &c->out);
@@ -227,17 +224,12 @@ static void queue_job(job_t *job)
 
 /* The queue lock is the SAVE's (from qlock_lock(), or from the
  * qlock_unlock() of whoever had it): nobody writes the store until its
- * after_work_cb, so it may go to the pool. Granted during shutdown, it was
- * cancelled while it waited, like every job then: it goes through the pool
- * empty (dropped), so that it ends like every job, in after_work_cb, which
- * releases the lock. Run, it would write a dump over the good one while
- * the server saves its own at exit. */
+ * after_work_cb, so it may go to the pool. Never during shutdown:
+ * offload_cancel_all() takes a SAVE that still waits out of the lock's
+ * queue. */
 static void save_lock_granted_cb(void *arg)
 {
-    job_t *job = arg;
-    if (job->srv->stopping)
-        job->dropped = 1;
-    queue_job(job);
+    queue_job(arg);
 }
 
 /* Decides how the job will read the store, takes what that needs on the
@@ -423,8 +415,25 @@ void offload_detach(conn_t *c)
 
 void offload_cancel_all(server_t *srv)
 {
-    for (job_t *job = srv->jobs; job != NULL; job = job->next)
-        job_cancel(job);
+    job_t *next;
+
+    for (job_t *job = srv->jobs; job != NULL; job = next) {
+        next = job->next;
+        if (job->queued) {
+            job_cancel(job);
+            continue;
+        }
+        /* A SAVE still waiting for the queue lock: it leaves the queue and
+         * never runs. Run, it would write a dump over the good one while
+         * the server saves its own at exit. Its connection finishes with
+         * the others. */
+        qlock_cancel(&srv->save_lock, &job->lock_wait);
+        job_unlink(srv, job);
+        cmd_job_discard(&job->cmd);
+        if (job->conn != NULL)
+            job->conn->job = NULL;
+        free(job);
+    }
 }
 
 /* ==== INFO =============================================================== */

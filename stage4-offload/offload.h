@@ -50,7 +50,8 @@ int offload_job_in_flight(const conn_t *c);
 void offload_detach(conn_t *c);
 
 /* At shutdown: every job in flight is cancelled (queued ones never run,
- * running ones stop early; a SAVE finishes), and none starts any more. */
+ * running ones stop early; a SAVE finishes; one still waiting for the
+ * queue lock is dropped), and none starts any more. */
 void offload_cancel_all(server_t *srv);
 
 /* Appends INFO's offload lines (pool, jobs, locks, watchdog, SAVE's copy). */

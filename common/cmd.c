@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 
+#include "aof.h"
 #include "arg.h"
 #include "config.h"
 #include "info.h"
@@ -17,6 +18,13 @@
 #include <string.h>
 
 /* ==== Keys: GET SET DEL EXISTS INCR DBSIZE ============================== */
+
+/* A write changed the store: its record goes to the append-only file. */
+static void record_write(const cmd_ctx_t *ctx)
+{
+    if (ctx->log != NULL)
+        aof_add_command(ctx->log, ctx->argc, ctx->argv);
+}
 
 static void get_command(const cmd_ctx_t *ctx)
 {
@@ -38,6 +46,7 @@ static void set_command(const cmd_ctx_t *ctx)
         return;
     }
     store_set(ctx->store, argv[1].ptr, argv[1].len, argv[2].ptr, argv[2].len);
+    record_write(ctx);
     resp_add_simple(ctx->out, "OK");
 }
 
@@ -47,6 +56,8 @@ static void del_command(const cmd_ctx_t *ctx)
     for (size_t i = 1; i < ctx->argc; i++)
         if (store_del(ctx->store, ctx->argv[i].ptr, ctx->argv[i].len) == 0)
             deleted++;
+    if (deleted > 0) /* replayed, the keys that were not there are no-ops again */
+        record_write(ctx);
     resp_add_int(ctx->out, deleted);
 }
 
@@ -80,6 +91,7 @@ static void incr_command(const cmd_ctx_t *ctx)
     char text[NUM_LL_MAX_DIGITS + 1];
     int n = snprintf(text, sizeof text, "%lld", value);
     store_set(ctx->store, key->ptr, key->len, text, (size_t)n);
+    record_write(ctx);
     resp_add_int(ctx->out, value);
 }
 
@@ -260,9 +272,9 @@ const cmd_t *cmd_lookup(size_t argc, const resp_arg_t *argv, buf_t *out)
 }
 
 void cmd_call(const cmd_t *c, size_t argc, const resp_arg_t *argv, store_t *s, const cmd_env_t *env,
-              buf_t *out)
+              buf_t *out, buf_t *log)
 {
     assert(c->fn != NULL && !(c->flags & CMD_SLOW));
-    cmd_ctx_t ctx = {argc, argv, s, env, out};
+    cmd_ctx_t ctx = {argc, argv, s, env, out, log};
     c->fn(&ctx);
 }

@@ -52,6 +52,7 @@ typedef struct cmd_ctx {
     store_t *store;
     const cmd_env_t *env;
     buf_t *out;
+    buf_t *log; /* a write that changed the store appends its record here (aof.h); may be NULL */
 } cmd_ctx_t;
 
 typedef void (*cmd_fn)(const cmd_ctx_t *ctx);
@@ -84,8 +85,13 @@ const cmd_t *cmd_lookup(size_t argc, const resp_arg_t *argv, buf_t *out);
  * the command's flags say it reads or writes the store, the caller holds
  * whatever protects the store for the duration of the call. Slow commands
  * run as jobs instead: cmd_job.h.
+ *
+ * A write that changed the store also appends its record for the
+ * append-only file to log (aof.h), when log is not NULL: the command
+ * returns the bytes, and never learns when, where or whether they are
+ * written and synced. That is the stage's business.
  */
 void cmd_call(const cmd_t *c, size_t argc, const resp_arg_t *argv, store_t *s, const cmd_env_t *env,
-              buf_t *out);
+              buf_t *out, buf_t *log);
 
 #endif /* CMD_H */

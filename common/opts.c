@@ -17,6 +17,9 @@ typedef enum opt_id {
     OPT_THREADS,
     OPT_MAX_CLIENTS,
     OPT_DBFILE,
+    OPT_APPENDONLY,
+    OPT_APPENDFSYNC,
+    OPT_APPENDFSYNC_DELAY_MS,
     OPT_LOG_LEVEL,
     OPT_PITFALL,
     OPT_LOCK_STRATEGY,
@@ -39,6 +42,9 @@ static const opt_def_t opt_defs[] = {
     {"threads", OPT_THREADS, "N", OPTS_THREADS},
     {"max-clients", OPT_MAX_CLIENTS, "N", 0},
     {"dbfile", OPT_DBFILE, "PATH", 0},
+    {"appendonly", OPT_APPENDONLY, "PATH", 0},
+    {"appendfsync", OPT_APPENDFSYNC, "WHEN", 0},
+    {"appendfsync-delay-ms", OPT_APPENDFSYNC_DELAY_MS, "N", 0},
     {"log-level", OPT_LOG_LEVEL, "LEVEL", 0},
     {"pitfall", OPT_PITFALL, "NAME", OPTS_PITFALL},
     {"lock-strategy", OPT_LOCK_STRATEGY, "S", OPTS_LOCK_STRATEGY},
@@ -58,6 +64,12 @@ static const char *const pitfall_names[] = {
 static const char *const lock_strategy_names[] = {
     [OPTS_LOCK_COPY] = "copy",
     [OPTS_LOCK_QUEUE] = "queue",
+};
+
+static const char *const appendfsync_names[] = {
+    [OPTS_APPENDFSYNC_EVERYSEC] = "everysec",
+    [OPTS_APPENDFSYNC_ALWAYS] = "always",
+    [OPTS_APPENDFSYNC_NO] = "no",
 };
 
 static const char *const watchdog_names[] = {
@@ -120,6 +132,14 @@ static void print_help(const opts_stage_t *stage)
              OPTS_MAX_CLIENTS_LIMIT, OPTS_DEFAULT_MAX_CLIENTS);
     print_option("max-clients", "N", help);
     print_option("dbfile", "PATH", "load at start, SAVE and shutdown write here (default: none)");
+    print_option("appendonly", "PATH",
+                 "log every write here, replay it at start instead of the dump (default: none)");
+    print_option("appendfsync", "WHEN",
+                 "when the log reaches the disk: always, everysec or no (default everysec)");
+    snprintf(help, sizeof help, "sleep N ms after each fsync of the log: a slower disk, 0 to %d "
+                                "(default 0)",
+             OPTS_MAX_APPENDFSYNC_DELAY_MS);
+    print_option("appendfsync-delay-ms", "N", help);
     print_option("log-level", "LEVEL", "debug, info, warn or error (default info)");
     if (stage->extra & OPTS_PITFALL)
         print_option("pitfall", "NAME",
@@ -202,6 +222,24 @@ static int set_value(opts_t *o, const opts_stage_t *stage, const opt_def_t *def,
             return bad_value(stage, def, value, "a file path");
         o->dbfile = value;
         break;
+    case OPT_APPENDONLY:
+        if (value[0] == '\0')
+            return bad_value(stage, def, value, "a file path");
+        o->appendonly = value;
+        break;
+    case OPT_APPENDFSYNC:
+        if (parse_name(value, appendfsync_names,
+                       sizeof appendfsync_names / sizeof appendfsync_names[0], &n) != 0)
+            return bad_value(stage, def, value, "always, everysec or no");
+        o->appendfsync = (opts_appendfsync_t)n;
+        break;
+    case OPT_APPENDFSYNC_DELAY_MS:
+        if (parse_int(value, 0, OPTS_MAX_APPENDFSYNC_DELAY_MS, &o->appendfsync_delay_ms) != 0) {
+            snprintf(expected, sizeof expected, "an integer from 0 to %d (milliseconds)",
+                     OPTS_MAX_APPENDFSYNC_DELAY_MS);
+            return bad_value(stage, def, value, expected);
+        }
+        break;
     case OPT_LOG_LEVEL:
         if (log_level_parse(value, &o->log_level) != 0)
             return bad_value(stage, def, value, "debug, info, warn or error");
@@ -255,6 +293,9 @@ static void set_defaults(opts_t *o, const opts_stage_t *stage)
     o->threads = stage->default_threads;
     o->max_clients = OPTS_DEFAULT_MAX_CLIENTS;
     o->dbfile = NULL;
+    o->appendonly = NULL;
+    o->appendfsync = OPTS_APPENDFSYNC_EVERYSEC;
+    o->appendfsync_delay_ms = 0;
     o->log_level = LOGL_INFO;
     o->pitfall = OPTS_PITFALL_NONE;
     o->lock_strategy = OPTS_LOCK_COPY;

@@ -11,6 +11,9 @@
  *   --threads N        worker threads (stages 2 and 4 only)
  *   --max-clients N    connections served at once (default 10000)
  *   --dbfile PATH      load at start, SAVE and shutdown write here (default: none)
+ *   --appendonly PATH  log every write there; replayed at start instead of the dump
+ *   --appendfsync WHEN always, everysec or no: when the log reaches the disk
+ *   --appendfsync-delay-ms N  sleep after each fsync of the log: a slower disk
  *   --log-level LEVEL  debug, info, warn or error (default info)
  *   --pitfall NAME     stage 4 only: build in a known concurrency bug
  *   --lock-strategy S  stage 4 only: how SAVE keeps writers out
@@ -27,6 +30,7 @@
 #define OPTS_MAX_CLIENTS_LIMIT   1000000
 #define OPTS_DEFAULT_WATCHDOG_MS 1000
 #define OPTS_MAX_WATCHDOG_MS     60000
+#define OPTS_MAX_APPENDFSYNC_DELAY_MS 10000
 
 /* Options beyond the common set that a stage offers. */
 enum opts_extra {
@@ -57,6 +61,13 @@ typedef enum opts_lock_strategy {
     OPTS_LOCK_QUEUE,    /* "queue": a callback-queue lock, writers wait in line */
 } opts_lock_strategy_t;
 
+/* Redis's appendfsync, with its meanings (see aof.h). */
+typedef enum opts_appendfsync {
+    OPTS_APPENDFSYNC_EVERYSEC = 0, /* "everysec": the log is synced once a second */
+    OPTS_APPENDFSYNC_ALWAYS,       /* "always": a write is answered once it is on disk */
+    OPTS_APPENDFSYNC_NO,           /* "no": the kernel writes the log back when it likes */
+} opts_appendfsync_t;
+
 typedef enum opts_watchdog {
     OPTS_WATCHDOG_WARN = 0, /* "warn": report a stall and wait on; exit on a deadlock */
     OPTS_WATCHDOG_EXIT,     /* "exit": exit on a stall as on a deadlock (the pitfall demos) */
@@ -69,6 +80,9 @@ typedef struct opts {
     int threads;
     int max_clients;
     const char *dbfile; /* NULL when not set */
+    const char *appendonly; /* the append-only file; NULL when not set */
+    opts_appendfsync_t appendfsync;
+    int appendfsync_delay_ms; /* an emulated slower disk: sleep this long after each fsync */
     log_level_t log_level;
     opts_pitfall_t pitfall;
     opts_lock_strategy_t lock_strategy;

@@ -1,5 +1,6 @@
 #include "reader.h"
 
+#include "alloc.h"
 #include "file.h"
 
 #include <errno.h>
@@ -47,8 +48,10 @@ void reader_describe(const reader_t *r, size_t off, char *out, size_t outlen)
     }
 }
 
-int reader_corrupt(const reader_t *r, size_t at, const char *fmt, ...)
+int reader_corrupt(reader_t *r, size_t at, const char *fmt, ...)
 {
+    if (at >= r->len)
+        r->ran_out = 1;
     char msg[384];
     va_list ap;
     va_start(ap, fmt);
@@ -120,6 +123,7 @@ int reader_bulk(reader_t *r, const char *name, const char **p, size_t *n)
     size_t left = r->len - r->off;
     if (left < len) {
         char found[160];
+        r->ran_out = 1; /* the bytes so far are a valid prefix */
         if (left == 0)
             snprintf(found, sizeof found, "%s", r->end_name);
         else
@@ -132,4 +136,28 @@ int reader_bulk(reader_t *r, const char *name, const char **p, size_t *n)
     r->off += (size_t)len;
     snprintf(context, sizeof context, "after the %" PRIu64 " byte(s) of %s", len, name);
     return reader_expect(r, "\r\n", 2, context);
+}
+
+int reader_command(reader_t *r, resp_arg_t **argv, size_t *cap, size_t max, size_t *argc)
+{
+    uint64_t n = 0;
+    int rc = reader_expect(r, "*", 1, "the start of a command");
+    if (rc == 0)
+        rc = reader_number(r, "the number of arguments", max, &n);
+    if (rc == 0 && n == 0)
+        rc = reader_corrupt(r, r->off - 1, "expected a command of at least one argument, found 0");
+    if (rc == 0)
+        rc = reader_expect(r, "\r\n", 2, "after the number of arguments");
+    if (rc == 0 && n > *cap) {
+        *argv = xrealloc(*argv, (size_t)n * sizeof **argv);
+        *cap = (size_t)n;
+    }
+    for (uint64_t i = 0; rc == 0 && i < n; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "argument %" PRIu64 " of %" PRIu64, i + 1, n);
+        rc = reader_bulk(r, name, &(*argv)[i].ptr, &(*argv)[i].len);
+    }
+    if (rc == 0)
+        *argc = (size_t)n;
+    return rc;
 }

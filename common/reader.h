@@ -1,6 +1,8 @@
 #ifndef READER_H
 #define READER_H
 
+#include "resp.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +27,7 @@ typedef struct reader {
     size_t off;           /* the next byte to read */
     char *err;            /* where a failure's message goes; may be NULL */
     size_t errlen;
+    int ran_out; /* set by a failure that met the end: a valid prefix, cut short */
 } reader_t;
 
 /* Writes p[0..n) to out[0..outlen) quoted, as C source would spell it:
@@ -37,8 +40,9 @@ void reader_quote(const char *p, size_t n, size_t max, char *out, size_t outlen)
  * and where they are the last ones, that the end follows. */
 void reader_describe(const reader_t *r, size_t off, char *out, size_t outlen);
 
-/* Writes "<path>: corrupt at byte <at>: <message>" and returns -EBADMSG. */
-int reader_corrupt(const reader_t *r, size_t at, const char *fmt, ...)
+/* Writes "<path>: corrupt at byte <at>: <message>" and returns -EBADMSG.
+ * A failure at or past len sets ran_out. */
+int reader_corrupt(reader_t *r, size_t at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Consumes lit[0..n) or fails at the first byte that differs; context
@@ -57,5 +61,13 @@ int reader_number(reader_t *r, const char *name, uint64_t max, uint64_t *out);
  * its bytes inside the reader's data; name says what it holds ("the
  * key"). */
 int reader_bulk(reader_t *r, const char *name, const char **p, size_t *n);
+
+/* Reads one command as a client sends it, "*<n>\r\n" then n bulk
+ * strings, 1 <= n <= max, and points (*argv)[0..n) into the reader's
+ * data; *argc = n. *argv grows as needed (*cap entries; free() it when
+ * done; out of memory is fatal, alloc.h). The replayer of the append-only
+ * file reads with it (aof.h); the dump's loader reads the same bulk
+ * strings, but only its own SETs. */
+int reader_command(reader_t *r, resp_arg_t **argv, size_t *cap, size_t max, size_t *argc);
 
 #endif /* READER_H */

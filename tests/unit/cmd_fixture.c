@@ -52,7 +52,7 @@ void fixture_run(size_t argc, const resp_arg_t *argv, store_t *s, const cmd_env_
     if (c == NULL)
         return;
     if (!(c->flags & CMD_SLOW)) {
-        cmd_call(c, argc, argv, s, env, out);
+        cmd_call(c, argc, argv, s, env, out, NULL);
         return;
     }
     cmd_job_t job;

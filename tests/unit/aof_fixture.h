@@ -3,11 +3,11 @@
 
 /*
  * What the unit tests of the append-only file share (test_aof.c,
- * test_aof_replay.c): a fresh directory per test with the log's path in
- * it, whole files written, read and measured without common/'s code,
- * records made by hand in the format (not by aof_add_command(), so that a
- * change to the encoder shows up as a failing test), and requests run the
- * way a stage runs them, with a log buffer.
+ * test_aof_replay.c, test_aof_reader.c): a fresh directory per test with
+ * the log's path in it, whole files written, read and measured without
+ * common/'s code, records made by hand in the format (not by
+ * aof_add_command(), so that a change to the encoder shows up as a failing
+ * test), and requests run the way a stage runs them, with a log buffer.
  */
 
 #include "buf.h"
@@ -29,6 +29,15 @@
     {                                                                                              \
         __VA_ARGS__                                                                                \
     }
+
+/* A literal as data and length, NUL bytes included: f(D("a\0b")). */
+#define D(s) s, sizeof(s) - 1
+
+/* The start of the reader's messages (reader.h), as the expectations of
+ * test_aof_replay.c and test_aof_reader.c spell them. */
+#define EXP_DOLLAR(n) "expected \"$\" (the start of argument " n "), found "
+#define EXP_CRLF(n)   "expected \"\\r\\n\" (after the " n "), found "
+#define EXP_STAR      "expected \"*\" (the start of a command), found "
 
 /* The test's directory, and aof_dir/appendonly.aof, the log the tests use. */
 extern char aof_dir[256];

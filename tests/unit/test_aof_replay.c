@@ -111,9 +111,10 @@ static void test_load_what_commands_log(void)
     buf_t out = BUF_INIT, log = BUF_INIT;
     char key[32], val[32], counter[32];
     for (int i = 0; i < 500; i++) {
-        resp_arg_t k = {key, (size_t)snprintf(key, sizeof key, "key:%d", i % 97)};
-        resp_arg_t v = {val, (size_t)snprintf(val, sizeof val, "v\r\n%d", i) + 1}; /* + NUL */
-        resp_arg_t c = {counter, (size_t)snprintf(counter, sizeof counter, "c%d", i % 5)};
+        int kn = snprintf(key, sizeof key, "key:%d", i % 97);
+        int vn = snprintf(val, sizeof val, "v\r\n%d", i) + 1; /* and the NUL */
+        int cn = snprintf(counter, sizeof counter, "c%d", i % 5);
+        resp_arg_t k = {key, (size_t)kn}, v = {val, (size_t)vn}, c = {counter, (size_t)cn};
         aof_run(live, &out, &log, 3, (const resp_arg_t[]){A("SET"), k, v});
         aof_run(live, &out, &log, 2, (const resp_arg_t[]){A("INCR"), c});
         if (i % 3 == 0)

@@ -153,7 +153,7 @@ int reader_command(reader_t *r, resp_arg_t **argv, size_t *cap, size_t max, size
         *cap = (size_t)n;
     }
     for (uint64_t i = 0; rc == 0 && i < n; i++) {
-        char name[48];
+        char name[64];
         snprintf(name, sizeof name, "argument %" PRIu64 " of %" PRIu64, i + 1, n);
         rc = reader_bulk(r, name, &(*argv)[i].ptr, &(*argv)[i].len);
     }

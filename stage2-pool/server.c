@@ -241,14 +241,14 @@ int main(int argc, char **argv)
 
     int exit_code = 1;
     dump_lock_t dbfile_lock = DUMP_LOCK_INIT, aof_lock = DUMP_LOCK_INIT;
-    if (lifecycle_load_dump(&srv->opts, &dbfile_lock, &srv->store) != 0 ||
-        append_start(&srv->append, &srv->opts, &aof_lock, srv->store) != 0)
-        goto out_store;
-    srv->signal_fd = setup_signals();
+    srv->signal_fd = setup_signals(); /* first: every thread started later blocks them */
     if (srv->signal_fd < 0) {
         log_error("signalfd: %s", strerror(-srv->signal_fd));
         goto out_store;
     }
+    if (lifecycle_load_dump(&srv->opts, &dbfile_lock, &srv->store) != 0 ||
+        append_start(&srv->append, &srv->opts, &aof_lock, srv->store) != 0)
+        goto out_signals;
     rc = listen_on(srv);
     if (rc != 0) {
         log_error("cannot listen on %s:%d: %s", srv->opts.bind, srv->opts.port, strerror(-rc));

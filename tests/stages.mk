@@ -7,7 +7,7 @@
 
 # The conformance suite, one binary per topic (tests/suites/conformance_*.c).
 CONFORMANCE := conformance_commands conformance_protocol conformance_clients \
-  conformance_persistence conformance_shutdown
+  conformance_persistence conformance_shutdown conformance_aof
 
 # thread_departed and loop_clients hold what two stages of one model share.
 SUITES_stage1-threads := $(CONFORMANCE) stage1_threads thread_departed

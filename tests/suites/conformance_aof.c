@@ -117,6 +117,45 @@ static void test_always_syncs_before_reply(void)
     STOP_SERVER(&srv);
 }
 
+/* On a slow disk (--appendfsync-delay-ms) every stage holds a write's
+ * reply for its sync, and INFO's longest fsync includes the delay. */
+static void test_always_slow_disk_delays_reply(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, ARGS("--appendonly", AOF_FILE(), "--appendfsync", "always",
+                            "--appendfsync-delay-ms", AOFT_DELAY_ARG));
+    int fd = CONNECT(srv.port);
+    long long t0 = harness_now_ms();
+    EXPECT_REPLY(fd, "SET slow disk\r\n", "+OK\r\n");
+    long long took = harness_now_ms() - t0;
+    CU_ASSERT(took >= AOFT_HELD_MS); /* a lower bound: no busy machine makes it fast */
+    CU_ASSERT(INFO_FIELD(fd, "aof_fsync_max_us") >= AOFT_DELAY_MS * 1000LL);
+    EXPECT_REPLY(fd, "GET slow\r\n", "$4\r\ndisk\r\n");
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
+/* appendfsync no: the server never syncs while it runs (the kernel writes
+ * the file back), yet every record is written. */
+static void test_no_never_syncs(void)
+{
+    static const keyset_t ks = {"nosync:", "v", 0, 100};
+    test_server_t srv;
+    START_SERVER(&srv, ARGS("--appendonly", AOF_FILE(), "--appendfsync", "no"));
+    int fd = CONNECT(srv.port);
+    CU_ASSERT_FATAL(KEYSET_SET(fd, &ks, 10));
+    poll(NULL, 0, 1500); /* longer than everysec's period */
+    aoft_stats_t st;
+    AOFT_STATS(fd, &st);
+    CU_ASSERT_STRING_EQUAL(st.fsync, "no");
+    CU_ASSERT_EQUAL(st.fsyncs, 0);
+    CU_ASSERT_EQUAL(st.appended, aoft_keyset_bytes(&ks));
+    CU_ASSERT_EQUAL(st.written, st.appended);
+    CU_ASSERT_EQUAL(aoft_file_size(AOF_FILE()), st.written);
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
 #define EVERYSEC_SETS     500
 #define EVERYSEC_BOUND_MS 3000
 
@@ -395,6 +434,8 @@ static void test_disabled_info(void)
 static CU_TestInfo tests[] = {
     {"always: acknowledged SETs survive SIGKILL", test_always_survives_sigkill},
     {"always: each reply follows its fsync", test_always_syncs_before_reply},
+    {"always on a slow disk: the reply waits", test_always_slow_disk_delays_reply},
+    {"no: never synced while running", test_no_never_syncs},
     {"everysec: synced within the bound, few fsyncs", test_everysec_bound},
     {"everysec: SIGTERM right after writes keeps them", test_sigterm_everysec_keeps_all},
     {"replay of a hand-written file", test_replay_hand_written},

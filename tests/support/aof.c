@@ -6,6 +6,7 @@
 
 #include "buf.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,21 @@ void aoft_stats_at(const char *file, unsigned line, int fd, aoft_stats_t *st)
         fprintf(stderr, "\n%s:%u: %s\n", file, line, message);
     CU_assertImplementation(message[0] == '\0', line, message[0] ? message : "AOFT_STATS", file, "",
                             CU_TRUE);
+}
+
+int aoft_loop_cmd(int fd, const char *name, aoft_loop_cmd_t *out)
+{
+    char field[64], text[128];
+    snprintf(field, sizeof field, "loop_cmd_%s", name);
+    int rc = client_info_string(fd, field, text, sizeof text);
+    if (rc != 0)
+        return rc;
+    int used = 0;
+    if (sscanf(text, "calls=%lld,usec=%lld,usec_max=%lld%n", &out->calls, &out->usec,
+               &out->usec_max, &used) != 3 ||
+        text[used] != '\0')
+        return -EPROTO;
+    return 0;
 }
 
 size_t aoft_record(buf_t *b, size_t argc, const char *const *argv)

@@ -19,9 +19,10 @@
 /* The emulated slow disk of the timing tests (--appendfsync-delay-ms), and
  * the bounds checked against it: a reply that waits for the disk takes at
  * least AOFT_HELD_MS, one that does not within AOFT_FAST_MS. */
-#define AOFT_DELAY_MS "300"
-#define AOFT_HELD_MS  250
-#define AOFT_FAST_MS  100
+#define AOFT_DELAY_ARG "300"
+#define AOFT_DELAY_MS  300
+#define AOFT_HELD_MS   250
+#define AOFT_FAST_MS   100
 
 /* INFO's aof_ numbers, read from one INFO reply (so they are one instant's). */
 typedef struct aoft_stats {
@@ -34,6 +35,16 @@ typedef struct aoft_stats {
 #define AOFT_STATS(fd, st) aoft_stats_at(__FILE__, __LINE__, (fd), (st))
 
 void aoft_stats_at(const char *file, unsigned line, int fd, aoft_stats_t *st);
+
+/* Stages 3 and 4: INFO's loop_cmd_<name> line ("calls=N,usec=T,usec_max=M",
+ * what the loop thread spent in that command). Returns 0 and fills the
+ * numbers, -ENOENT when INFO has no such line, -EPROTO when it reads
+ * otherwise, or the negative errno of the round trip. */
+typedef struct aoft_loop_cmd {
+    long long calls, usec, usec_max;
+} aoft_loop_cmd_t;
+
+int aoft_loop_cmd(int fd, const char *name, aoft_loop_cmd_t *out);
 
 /* Appends to b the record the server logs for argv[0..argc) (NUL-terminated
  * strings): a RESP array of bulk strings, common/aof.h's format. Returns

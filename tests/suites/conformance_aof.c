@@ -31,9 +31,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define AOF_FILE() fixture_path("appendonly.aof")
-#define LOG_FILE() fixture_path("server.log")
-
 /* ==== Durability ========================================================== */
 
 #define DURABLE_KEYS 300
@@ -44,7 +41,7 @@
 static void test_always_survives_sigkill(void)
 {
     static const keyset_t ks = {"durable:", "acknowledged-", 0, DURABLE_KEYS};
-    const char *aof = AOF_FILE();
+    const char *aof = aoft_file();
     test_server_t srv;
     long long t0 = harness_now_ms();
 
@@ -54,7 +51,7 @@ static void test_always_survives_sigkill(void)
     close(fd);
     CU_ASSERT_EQUAL(server_stop(&srv, SIGKILL, 5000), 128 + SIGKILL);
 
-    START_SERVER_LOGGED(&srv, ARGS("--appendonly", aof, "--appendfsync", "always"), LOG_FILE());
+    START_SERVER_LOGGED(&srv, ARGS("--appendonly", aof, "--appendfsync", "always"), aoft_log());
     fd = CONNECT(srv.port);
     char dbsize[32];
     snprintf(dbsize, sizeof dbsize, ":%d\r\n", DURABLE_KEYS);
@@ -62,7 +59,7 @@ static void test_always_survives_sigkill(void)
     CU_ASSERT_EQUAL(aoft_keyset_missing(fd, &ks), 0);
     char line[64];
     snprintf(line, sizeof line, "replayed %d commands", DURABLE_KEYS);
-    CU_ASSERT_EQUAL(server_log_contains(LOG_FILE(), line), 1);
+    CU_ASSERT_EQUAL(server_log_contains(aoft_log(), line), 1);
     close(fd);
     STOP_SERVER(&srv);
     long long took = harness_now_ms() - t0;
@@ -78,7 +75,7 @@ static void test_always_survives_sigkill(void)
  * INFO says was written. */
 static void test_always_syncs_before_reply(void)
 {
-    const char *aof = AOF_FILE();
+    const char *aof = aoft_file();
     test_server_t srv;
     START_SERVER(&srv, ARGS("--appendonly", aof, "--appendfsync", "always"));
     int fd = CONNECT(srv.port);
@@ -122,7 +119,7 @@ static void test_always_syncs_before_reply(void)
 static void test_always_slow_disk_delays_reply(void)
 {
     test_server_t srv;
-    START_SERVER(&srv, ARGS("--appendonly", AOF_FILE(), "--appendfsync", "always",
+    START_SERVER(&srv, ARGS("--appendonly", aoft_file(), "--appendfsync", "always",
                             "--appendfsync-delay-ms", AOFT_DELAY_ARG));
     int fd = CONNECT(srv.port);
     long long t0 = harness_now_ms();
@@ -141,7 +138,7 @@ static void test_no_never_syncs(void)
 {
     static const keyset_t ks = {"nosync:", "v", 0, 100};
     test_server_t srv;
-    START_SERVER(&srv, ARGS("--appendonly", AOF_FILE(), "--appendfsync", "no"));
+    START_SERVER(&srv, ARGS("--appendonly", aoft_file(), "--appendfsync", "no"));
     int fd = CONNECT(srv.port);
     CU_ASSERT_FATAL(KEYSET_SET(fd, &ks, 10));
     poll(NULL, 0, 1500); /* longer than everysec's period */
@@ -151,7 +148,7 @@ static void test_no_never_syncs(void)
     CU_ASSERT_EQUAL(st.fsyncs, 0);
     CU_ASSERT_EQUAL(st.appended, aoft_keyset_bytes(&ks));
     CU_ASSERT_EQUAL(st.written, st.appended);
-    CU_ASSERT_EQUAL(aoft_file_size(AOF_FILE()), st.written);
+    CU_ASSERT_EQUAL(aoft_file_size(aoft_file()), st.written);
     close(fd);
     STOP_SERVER(&srv);
 }
@@ -165,7 +162,7 @@ static void test_no_never_syncs(void)
 static void test_everysec_bound(void)
 {
     static const keyset_t ks = {"burst:", "b", 0, EVERYSEC_SETS};
-    const char *aof = AOF_FILE();
+    const char *aof = aoft_file();
     test_server_t srv;
     START_SERVER(&srv, ARGS("--appendonly", aof)); /* the default: everysec */
     int fd = CONNECT(srv.port);
@@ -198,7 +195,7 @@ static void test_everysec_bound(void)
 static void test_sigterm_everysec_keeps_all(void)
 {
     static const keyset_t ks = {"term:", "before the signal ", 0, 200};
-    const char *aof = AOF_FILE();
+    const char *aof = aoft_file();
     test_server_t srv;
     START_SERVER(&srv, ARGS("--appendonly", aof, "--appendfsync", "everysec"));
     int fd = CONNECT(srv.port);
@@ -238,23 +235,23 @@ static size_t replay_file(buf_t *b)
  * replayed, and new writes go on at the end of the file. */
 static void test_replay_hand_written(void)
 {
-    const char *aof = AOF_FILE();
+    const char *aof = aoft_file();
     buf_t file = BUF_INIT;
     size_t n = replay_file(&file);
     aoft_write_file(aof, file.data, file.len);
 
     test_server_t srv;
-    START_SERVER_LOGGED(&srv, ARGS("--appendonly", aof), LOG_FILE());
+    START_SERVER_LOGGED(&srv, ARGS("--appendonly", aof), aoft_log());
     int fd = CONNECT(srv.port);
     EXPECT_REPLY(fd, "DBSIZE\r\n", ":2\r\n");
     EXPECT_REPLY(fd, "GET a\r\nGET n\r\nGET b\r\nGET c\r\n",
                  "$4\r\nlast\r\n$1\r\n2\r\n$-1\r\n$-1\r\n");
     char line[600];
     snprintf(line, sizeof line, "replayed %zu commands from %s (%zu bytes)", n, aof, file.len);
-    CU_ASSERT_EQUAL(server_log_contains(LOG_FILE(), line), 1);
-    if (server_log_contains(LOG_FILE(), line) != 1) {
+    CU_ASSERT_EQUAL(server_log_contains(aoft_log(), line), 1);
+    if (server_log_contains(aoft_log(), line) != 1) {
         fprintf(stderr, "\n    no line \"%s\"\n", line);
-        server_log_print(LOG_FILE());
+        server_log_print(aoft_log());
     }
     aoft_stats_t st;
     AOFT_STATS(fd, &st);
@@ -280,7 +277,7 @@ static void test_replay_hand_written(void)
 static void test_cut_off_last_command(void)
 {
     static const keyset_t ks = {"whole:", "v", 0, CUT_KEYS};
-    const char *aof = AOF_FILE();
+    const char *aof = aoft_file();
     buf_t good = BUF_INIT, last = BUF_INIT;
     for (int i = 0; i < CUT_KEYS; i++) {
         char key[16], value[16];
@@ -298,7 +295,7 @@ static void test_cut_off_last_command(void)
         aoft_write_file(aof, file.data, file.len);
 
         test_server_t srv;
-        START_SERVER_LOGGED(&srv, ARGS("--appendonly", aof), LOG_FILE());
+        START_SERVER_LOGGED(&srv, ARGS("--appendonly", aof), aoft_log());
         int fd = CONNECT(srv.port);
         char dbsize[32], line[600];
         snprintf(dbsize, sizeof dbsize, ":%d\r\n", CUT_KEYS);
@@ -310,11 +307,11 @@ static void test_cut_off_last_command(void)
                  "%s: the last command was cut off (%zu bytes at byte %zu, a crash during a "
                  "write?): truncated the file to %zu bytes",
                  aof, cuts[c], good.len, good.len);
-        int found = server_log_contains(LOG_FILE(), line);
+        int found = server_log_contains(aoft_log(), line);
         CU_ASSERT_EQUAL(found, 1);
         if (found != 1) {
             fprintf(stderr, "\n    cut after %zu bytes: no line \"%s\"\n", cuts[c], line);
-            server_log_print(LOG_FILE());
+            server_log_print(aoft_log());
         }
         /* Appends go on after the whole commands. */
         EXPECT_REPLY(fd, "SET after cut\r\n", "+OK\r\n");
@@ -336,7 +333,7 @@ static void test_cut_off_last_command(void)
  * a write, an INCR that fails when replayed. */
 static void test_corrupt_file_refused(void)
 {
-    const char *aof = AOF_FILE();
+    const char *aof = aoft_file();
     buf_t head = BUF_INIT;
     for (int i = 0; i < 3; i++) {
         char key[16];
@@ -360,18 +357,18 @@ static void test_corrupt_file_refused(void)
 
         long long t0 = harness_now_ms();
         int rc =
-            server_run_to_exit_logged(server_binary(), ARGS("--appendonly", aof), 3000, LOG_FILE());
+            server_run_to_exit_logged(server_binary(), ARGS("--appendonly", aof), 3000, aoft_log());
         long long ms = harness_now_ms() - t0;
         char at[64];
         snprintf(at, sizeof at, "corrupt at byte %zu", head.len);
-        int said = aoft_log_wait_line(LOG_FILE(), aof, at, 0);
+        int said = aoft_log_wait_line(aoft_log(), aof, at, 0);
         CU_ASSERT_EQUAL(rc, 1);
         CU_ASSERT(ms < 3000);
         CU_ASSERT_EQUAL(said, 1);
         if (rc != 1 || said != 1) {
             fprintf(stderr, "\n    %s: exit %d after %lld ms; expected a line with \"%s\"\n",
                     cases[c].what, rc, ms, at);
-            server_log_print(LOG_FILE());
+            server_log_print(aoft_log());
         }
         /* It never listens: server_start() sees it exit before the line. */
         test_server_t srv;
@@ -391,7 +388,7 @@ static void test_corrupt_file_refused(void)
 static void test_aof_is_source_of_truth(void)
 {
     static const keyset_t ks = {"dumped:", "in the dump ", 0, 10};
-    const char *aof = AOF_FILE();
+    const char *aof = aoft_file();
     for (int empty = 0; empty < 2; empty++) {
         /* A dump of the keys, written at exit (the AOF server below
          * rewrites it empty, so each case makes it again). */

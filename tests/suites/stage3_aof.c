@@ -23,7 +23,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LOG_FILE()    fixture_path("server.log")
 #define HELD_US       (AOFT_HELD_MS * 1000LL)
 #define WARN_WAIT_MS  2000 /* for the lag monitor's next tick to notice */
 #define STALL_WARNING "event loop stalled"
@@ -50,11 +49,11 @@ static void expect_warning_names(const char *name)
 {
     char quoted[64];
     snprintf(quoted, sizeof quoted, "'%s'", name);
-    int found = aoft_log_wait_line(LOG_FILE(), STALL_WARNING, quoted, WARN_WAIT_MS);
+    int found = aoft_log_wait_line(aoft_log(), STALL_WARNING, quoted, WARN_WAIT_MS);
     CU_ASSERT_EQUAL(found, 1);
     if (!found) {
         fprintf(stderr, "\n    no \"%s\" line naming %s\n", STALL_WARNING, quoted);
-        server_log_print(LOG_FILE());
+        server_log_print(aoft_log());
     }
 }
 
@@ -65,7 +64,7 @@ static void expect_warning_names(const char *name)
 static void test_debug_sleep_accounted(void)
 {
     test_server_t srv;
-    START_SERVER_LOGGED(&srv, NULL, LOG_FILE());
+    START_SERVER_LOGGED(&srv, NULL, aoft_log());
     int fd = CONNECT(srv.port);
     EXPECT_REPLY(fd, "PING\r\nDEBUG SLEEP 0.3\r\n", "+PONG\r\n+OK\r\n");
     expect_longest(fd, "debug");
@@ -81,12 +80,12 @@ static void test_debug_sleep_accounted(void)
  * accounting and the warning name 'set'. */
 static void test_fsync_stalls_everyone(void)
 {
-    const char *aof = fixture_path("appendonly.aof");
+    const char *aof = aoft_file();
     test_server_t srv;
     START_SERVER_LOGGED(&srv,
                         ARGS("--appendonly", aof, "--appendfsync", "always",
                              "--appendfsync-delay-ms", AOFT_DELAY_ARG),
-                        LOG_FILE());
+                        aoft_log());
     int a = CONNECT(srv.port);
     int b = CONNECT(srv.port);
     EXPECT_REPLY(b, "PING\r\n", "+PONG\r\n");

@@ -27,9 +27,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define AOF_FILE() fixture_path("appendonly.aof")
 #define SLOW_DISK()                                                                                \
-    ARGS("--appendonly", AOF_FILE(), "--appendfsync", "always", "--appendfsync-delay-ms",          \
+    ARGS("--appendonly", aoft_file(), "--appendfsync", "always", "--appendfsync-delay-ms",         \
          AOFT_DELAY_ARG)
 #define SHUTDOWN_MS 2000
 

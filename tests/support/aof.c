@@ -1,6 +1,7 @@
 #include "aof.h"
 
 #include "client.h"
+#include "fixture.h"
 #include "harness.h"
 #include "server_log.h"
 
@@ -12,6 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+const char *aoft_file(void)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/appendonly.aof", fixture_dir());
+    return path;
+}
+
+const char *aoft_log(void)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/server.log", fixture_dir());
+    return path;
+}
 
 /* The number after "field:" in text into *v; 0, or -1 when it is missing
  * or not a number. */

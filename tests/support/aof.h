@@ -24,6 +24,12 @@
 #define AOFT_HELD_MS   250
 #define AOFT_FAST_MS   100
 
+/* The current test's <fixture_dir()>/appendonly.aof and <dir>/server.log,
+ * each in a buffer of its own (fixture_path()'s rotate: a path kept
+ * across eight more calls would change under the test). */
+const char *aoft_file(void);
+const char *aoft_log(void);
+
 /* INFO's aof_ numbers, read from one INFO reply (so they are one instant's). */
 typedef struct aoft_stats {
     long long enabled, appended, written, synced, fsyncs;

@@ -280,7 +280,7 @@ static void test_cut_off_last_command(void)
     const char *aof = aoft_file();
     buf_t good = BUF_INIT, last = BUF_INIT;
     for (int i = 0; i < CUT_KEYS; i++) {
-        char key[16], value[16];
+        char key[32], value[32];
         snprintf(key, sizeof key, "whole:%d", i);
         snprintf(value, sizeof value, "v%d", i);
         aoft_record(&good, 3, (const char *const[]){"SET", key, value});
@@ -336,7 +336,7 @@ static void test_corrupt_file_refused(void)
     const char *aof = aoft_file();
     buf_t head = BUF_INIT;
     for (int i = 0; i < 3; i++) {
-        char key[16];
+        char key[32];
         snprintf(key, sizeof key, "k%d", i);
         aoft_record(&head, 3, (const char *const[]){"SET", key, "text"});
     }

@@ -153,6 +153,27 @@ static void test_no_never_syncs(void)
     STOP_SERVER(&srv);
 }
 
+/* Only writes that changed the store are logged: not a read, a DEL that
+ * deleted nothing, an INCR that failed; a DEL that deleted is. */
+static void test_only_changes_logged(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, ARGS("--appendonly", aoft_file(), "--appendfsync", "no"));
+    int fd = CONNECT(srv.port);
+    EXPECT_REPLY(fd, "SET k text\r\n", "+OK\r\n");
+    aoft_stats_t before, after;
+    AOFT_STATS(fd, &before);
+    EXPECT_REPLY(fd, "GET k\r\nDEL nosuch\r\nINCR k\r\nEXISTS k\r\n",
+                 "$4\r\ntext\r\n:0\r\n-ERR value is not an integer or out of range\r\n:1\r\n");
+    AOFT_STATS(fd, &after);
+    CU_ASSERT_EQUAL(after.appended, before.appended);
+    EXPECT_REPLY(fd, "DEL k nosuch\r\n", ":1\r\n");
+    AOFT_STATS(fd, &after);
+    CU_ASSERT(after.appended > before.appended);
+    close(fd);
+    STOP_SERVER(&srv);
+}
+
 #define EVERYSEC_SETS     500
 #define EVERYSEC_BOUND_MS 3000
 
@@ -433,6 +454,7 @@ static CU_TestInfo tests[] = {
     {"always: each reply follows its fsync", test_always_syncs_before_reply},
     {"always on a slow disk: the reply waits", test_always_slow_disk_delays_reply},
     {"no: never synced while running", test_no_never_syncs},
+    {"only changes are logged", test_only_changes_logged},
     {"everysec: synced within the bound, few fsyncs", test_everysec_bound},
     {"everysec: SIGTERM right after writes keeps them", test_sigterm_everysec_keeps_all},
     {"replay of a hand-written file", test_replay_hand_written},

@@ -122,6 +122,51 @@ static void test_pipeline_held_in_order(void)
     STOP_SERVER(&srv);
 }
 
+/* B's SET arrives while A's sync runs: it is not in that group, so it
+ * waits for the next sync, which starts once A's returns and covers it.
+ * Both are answered, A's first, B's after two syncs' time, with two
+ * fsyncs. "While A's sync runs": an observer's INFO shows A's record
+ * appended and not yet synced; the job that syncs it started at the end
+ * of the loop turn that executed it, before the turn that reads B's SET
+ * (sent after that INFO's reply). */
+static void test_write_during_sync_waits_next(void)
+{
+    test_server_t srv;
+    START_SERVER(&srv, SLOW_DISK());
+    int a = CONNECT(srv.port);
+    int b = CONNECT(srv.port);
+    int observer = CONNECT(srv.port);
+    aoft_stats_t before, st;
+    AOFT_STATS(observer, &before);
+    long long t0 = harness_now_ms();
+    CU_ASSERT_EQUAL(client_send_str(a, "SET first 1\r\n"), 0);
+    for (;;) { /* until A's SET is executed and its record appended */
+        AOFT_STATS(observer, &st);
+        if (st.appended > before.appended || harness_now_ms() - t0 >= 1000)
+            break;
+        poll(NULL, 0, 5);
+    }
+    CU_ASSERT_FATAL(st.appended > before.appended);
+    int during = st.synced < st.appended;
+    CU_ASSERT_EQUAL(client_send_str(b, "SET second 2\r\n"), 0);
+    EXPECT_READ(a, "+OK\r\n");
+    long long a_ms = harness_now_ms() - t0;
+    CU_ASSERT_FALSE(client_readable(b, 0)); /* B waits for a sync of its own */
+    EXPECT_READ(b, "+OK\r\n");
+    long long b_ms = harness_now_ms() - t0;
+    AOFT_STATS(observer, &st);
+    fprintf(stderr, "(A's SET %lld ms, B's %lld ms; %lld fsyncs%s) ", a_ms, b_ms,
+            st.fsyncs - before.fsyncs, during ? "" : "; A's sync was over before B's SET");
+    CU_ASSERT(a_ms >= AOFT_HELD_MS);
+    if (during) { /* lower bounds and counts: no busy machine changes them */
+        CU_ASSERT(b_ms >= 2 * AOFT_HELD_MS);
+        CU_ASSERT_EQUAL(st.fsyncs - before.fsyncs, 2);
+    }
+    CU_ASSERT(st.synced >= st.appended);
+    client_close_all((int[]){a, b, observer}, 3);
+    STOP_SERVER(&srv);
+}
+
 /* ==== Clients that leave, a shutdown ========================================== */
 
 /* A client that closes, and one that resets, right after a SET: the server
@@ -253,6 +298,7 @@ static void test_group_commit(void)
 static CU_TestInfo tests[] = {
     {"a bystander is not held by a sync", test_bystander_not_held},
     {"pipelined replies held, in order", test_pipeline_held_in_order},
+    {"a write during a sync waits for the next", test_write_during_sync_waits_next},
     {"a client that leaves while held", test_close_while_held},
     {"SIGTERM during a sync", test_sigterm_during_sync},
     {"group commit: twenty SETs, few fsyncs", test_group_commit},

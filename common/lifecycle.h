@@ -13,8 +13,8 @@
 /*
  * The chores at a server's start and exit that have nothing to do with
  * its concurrency model, the same in every stage: the open-file limit, the
- * dump loaded at start and saved at exit, the append-only file replayed at start. They block, briefly, before the
- * server serves anyone or after it has stopped: there is nobody to stall.
+ * dump loaded at start and saved at exit, the append-only file replayed at start. They block,
+ * briefly, before the server serves anyone or after it has stopped: there is nobody to stall.
  */
 
 /* Descriptors kept out of --max-clients: the listener, the dump, logging. */

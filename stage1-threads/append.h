@@ -24,9 +24,9 @@
 #include <stdint.h>
 
 typedef struct append {
-    aof_t file;        /* fd -1: the log is off, and every function here does nothing */
+    aof_t file; /* fd -1: the log is off, and every function here does nothing */
     opts_appendfsync_t fsync;
-    buf_t record;      /* guarded by the store lock: the record of the write being made */
+    buf_t record;             /* guarded by the store lock: the record of the write being made */
     _Atomic uint64_t written; /* written under the store lock, read by the syncs */
     _Atomic uint64_t synced;  /* the highest offset a returned fdatasync covered */
     _Atomic uint64_t fsyncs;

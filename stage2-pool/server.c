@@ -267,7 +267,7 @@ int main(int argc, char **argv)
 
     close(srv->listen_fd); /* stop accepting first */
     stop_connections(srv);
-    pool_stop(srv->pool); /* joins every worker */
+    pool_stop(srv->pool);      /* joins every worker */
     append_stop(&srv->append); /* every write is in the file and on disk */
     exit_code = lifecycle_save_dump(srv->store, srv->opts.dbfile) == 0 ? 0 : 1;
 

@@ -21,9 +21,9 @@
 typedef struct append {
     aof_t file; /* fd -1: the log is off, and every function here does nothing */
     opts_appendfsync_t fsync;
-    buf_t record;      /* the record of the write being made */
-    uint64_t written;  /* everything here belongs to the loop thread: no atomics */
-    uint64_t synced;   /* the highest offset a returned fdatasync covered */
+    buf_t record;     /* the record of the write being made */
+    uint64_t written; /* everything here belongs to the loop thread: no atomics */
+    uint64_t synced;  /* the highest offset a returned fdatasync covered */
     uint64_t fsyncs;
     uint64_t fsync_max_us;
 

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EVERYSEC_MS       1000
-#define KEEP_BUFFER_BYTES (1024 * 1024) /* a buffer bigger than this is freed once written */
+#define EVERYSEC_MS 1000
+
+/* A buffer bigger than this is freed once written, not kept for reuse. */
+#define KEEP_BUFFER_BYTES (1024 * 1024)
 
 static void start_job(append_t *a);
 
@@ -28,10 +30,10 @@ static void work_cb(uv_work_t *req)
         a->job_failed = "write";
     }
     if (a->job_err == 0 && a->job_syncs) {
-        uint64_t start = uv_hrtime();
+        uint64_t began = uv_hrtime();
         a->job_err = aof_sync(&a->file);
         a->job_failed = "fdatasync";
-        a->job_sync_us = (uv_hrtime() - start) / 1000;
+        a->job_sync_us = (uv_hrtime() - began) / 1000;
     }
 }
 

@@ -36,11 +36,12 @@ typedef struct append {
     buf_t record;          /* records not yet handed to a job */
     size_t record_counted; /* how much of record append_queue() has seen */
     uint64_t record_start; /* the file offset record's first byte goes to */
-    uint64_t written;      /* bytes a finished job wrote */
-    uint64_t synced;       /* the highest offset a returned fdatasync covered */
+
+    uint64_t written; /* bytes a finished job wrote */
+    uint64_t synced;  /* the highest offset a returned fdatasync covered */
     uint64_t fsyncs;
     uint64_t fsync_max_us;
-    int sync_due; /* everysec: the timer asks the next job to sync */
+    int sync_due;       /* everysec: the timer asks the next job to sync */
     struct conn **held; /* connections whose replies wait for a sync */
     size_t held_count, held_cap;
     uv_check_t start_check; /* once a turn: hand what was appended to a job */
@@ -50,10 +51,10 @@ typedef struct append {
     /* The job's half: at most one job, the worker's while in_flight. */
     uv_work_t work;
     int in_flight;
-    buf_t writing;       /* what the job writes: record, swapped out */
-    int job_syncs;       /* the job fdatasyncs after writing */
-    uint64_t job_end;    /* the offset after the job's bytes */
-    int job_err;         /* 0, or the negative errno the worker met */
+    buf_t writing;          /* what the job writes: record, swapped out */
+    int job_syncs;          /* the job fdatasyncs after writing */
+    uint64_t job_end;       /* the offset after the job's bytes */
+    int job_err;            /* 0, or the negative errno the worker met */
     const char *job_failed; /* "write" or "fdatasync" */
     uint64_t job_sync_us;
 } append_t;

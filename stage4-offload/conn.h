@@ -47,8 +47,8 @@ struct conn {
 };
 
 /* Stage 4 adds to stage 3's connection a flag bit and what follows it
- * here (the job, the held replies' offset), 16 bytes at most; `make lint` compares the two structs' sizes too
- * (scripts/check-layout.sh). */
+ * here (the job, the held replies' offset), 16 bytes at most; `make lint` compares the two structs'
+ * sizes too (scripts/check-layout.sh). */
 _Static_assert(sizeof(struct conn) - offsetof(struct conn, next_ready) <= 24 + 16,
                "what an idle connection does not need belongs in the job");
 

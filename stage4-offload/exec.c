@@ -46,8 +46,6 @@ static enum exec_result run_fast_command(conn_t *c, const cmd_t *cmd)
             resp_add_error(&c->out, "ERR out of memory");
             return EXEC_DONE;
         }
-    }
-    if (cmd->flags & CMD_WRITE) {
         run_write_command(c, cmd);
     } else if (cmd->flags & CMD_READ) {
         offload_lock_store(srv, "the loop thread (running a command)");

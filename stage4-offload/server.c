@@ -284,7 +284,7 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     uv_run(srv->loop, UV_RUN_DEFAULT); /* until begin_shutdown() has closed everything */
-    append_stop(&srv->append); /* every write is in the file and on disk */
+    append_stop(&srv->append);         /* every write is in the file and on disk */
 
     exit_code = lifecycle_save_dump(srv->store, srv->opts.dbfile) == 0 ? 0 : 1;
 

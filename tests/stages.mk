@@ -7,16 +7,16 @@
 
 # The conformance suite, one binary per topic (tests/suites/conformance_*.c).
 CONFORMANCE := conformance_commands conformance_protocol conformance_clients \
-  conformance_persistence conformance_shutdown
+  conformance_persistence conformance_shutdown conformance_aof
 
 # thread_departed and loop_clients hold what two stages of one model share.
 SUITES_stage1-threads := $(CONFORMANCE) stage1_threads thread_departed
 SUITES_stage2-pool := $(CONFORMANCE) stage2_pool thread_departed
 # loadgen (the tour's open-loop load generator) is tested against stage 3,
 # whose DEBUG SLEEP stalls every client: see tests/suites/loadgen.c.
-SUITES_stage3-eventloop := $(CONFORMANCE) stage3_eventloop loop_clients loadgen
+SUITES_stage3-eventloop := $(CONFORMANCE) stage3_eventloop stage3_aof loop_clients loadgen
 SUITES_stage4-offload := $(CONFORMANCE) stage4_offload stage4_jobs loop_clients \
-  stage4_shutdown stage4_watchdog stage4_save
+  stage4_shutdown stage4_watchdog stage4_save stage4_aof
 
 # ---- how suites are built and run (no need to edit below) ----
 

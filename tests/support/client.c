@@ -198,21 +198,48 @@ void client_format_command(buf_t *out, size_t argc, const char *const *argv, con
     }
 }
 
+const char *client_info_find(const char *text, const char *field)
+{
+    size_t flen = strlen(field);
+    /* Every field starts a line: look for "\nfield:". */
+    for (const char *p = strchr(text, '\n'); p != NULL; p = strchr(p + 1, '\n'))
+        if (strncmp(p + 1, field, flen) == 0 && p[1 + flen] == ':')
+            return p + 2 + flen;
+    return NULL;
+}
+
 int client_info_field(int fd, const char *field, long long *value)
 {
     buf_t reply = BUF_INIT;
     int rc = client_roundtrip(fd, "INFO\r\n", &reply);
     if (rc == 0) {
-        rc = -ENOENT;
         buf_append(&reply, "", 1); /* a NUL, for the string functions */
-        size_t flen = strlen(field);
-        /* Every field starts a line: look for "\nfield:". */
-        for (const char *p = strchr(reply.data, '\n'); p != NULL; p = strchr(p + 1, '\n')) {
-            if (strncmp(p + 1, field, flen) == 0 && p[1 + flen] == ':') {
-                char *end;
-                *value = strtoll(p + 2 + flen, &end, 10);
-                rc = end != p + 2 + flen && *end == '\r' ? 0 : -EPROTO;
-                break;
+        const char *v = client_info_find(reply.data, field);
+        rc = -ENOENT;
+        if (v != NULL) {
+            char *end;
+            *value = strtoll(v, &end, 10);
+            rc = end != v && *end == '\r' ? 0 : -EPROTO;
+        }
+    }
+    buf_free(&reply);
+    return rc;
+}
+
+int client_info_string(int fd, const char *field, char *out, size_t cap)
+{
+    buf_t reply = BUF_INIT;
+    int rc = client_roundtrip(fd, "INFO\r\n", &reply);
+    if (rc == 0) {
+        buf_append(&reply, "", 1);
+        const char *v = client_info_find(reply.data, field);
+        rc = -ENOENT;
+        if (v != NULL) {
+            size_t n = strcspn(v, "\r");
+            rc = n < cap ? 0 : -ENOSPC;
+            if (rc == 0) {
+                memcpy(out, v, n);
+                out[n] = '\0';
             }
         }
     }

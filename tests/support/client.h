@@ -61,6 +61,17 @@ void client_format_command(buf_t *out, size_t argc, const char *const *argv, con
  */
 int client_info_field(int fd, const char *field, long long *value);
 
+/* In text, an INFO reply as a C string: where the value of field starts
+ * (just after "field:" at the start of a line; it ends at the line's \r),
+ * or NULL when text has no such line. */
+const char *client_info_find(const char *text, const char *field);
+
+/* Sends INFO and copies the text after "field:" (to the end of its line)
+ * to out[0..cap) as a C string. Returns 0, -ENOENT when the reply has no
+ * such field, -ENOSPC when it does not fit, or the negative errno of the
+ * round trip. */
+int client_info_string(int fd, const char *field, char *out, size_t cap);
+
 /* What became of clients that connected at once, as client_census() saw. */
 typedef struct client_census {
     int served;  /* PING answered +PONG */

@@ -23,7 +23,7 @@
 # verdict, every claim of the table to be marked, the table to have its
 # columns and only the verdicts holds / contradicted / inconclusive, and
 # its ids to be report.py's own; and the quick run's table the same shape.
-# That check compares no numbers. Chapter 5's console blocks show the
+# That check compares no numbers. Chapter 6's console blocks show the
 # reference run's figures, and cram compares those with bench/reference/ as
 # committed: `bench/report.py --refresh-tutorial TUTORIAL.md` rewrites them
 # after a new reference run.

@@ -38,14 +38,16 @@ static int replay_command(reader_t *r, store_t *s, resp_arg_t **argv, size_t *ca
         return rc;
     buf_clear(reply);
     const cmd_t *cmd = cmd_lookup(argc, *argv, reply);
-    if (cmd == NULL || !(cmd->flags & CMD_WRITE) || (cmd->flags & CMD_SLOW)) {
-        reader_quote((*argv)[0].ptr, (*argv)[0].len, 16, found, sizeof found);
+    reader_quote((*argv)[0].ptr, (*argv)[0].len, 16, found, sizeof found);
+    static const char arity[] = "wrong number of arguments";
+    if (cmd == NULL && memmem(reply->data, reply->len, arity, sizeof arity - 1) != NULL)
+        return reader_corrupt(r, start, "%s with the wrong number of arguments", found);
+    if (cmd == NULL || !(cmd->flags & CMD_WRITE) || (cmd->flags & CMD_SLOW))
         return reader_corrupt(r, start, "expected a write command, found %s", found);
-    }
     cmd_call(cmd, argc, *argv, s, &no_env, reply, NULL);
     if (reply->len > 0 && reply->data[0] == '-') {
         reader_quote(reply->data + 1, reply->len - 3, 64, found, sizeof found);
-        return reader_corrupt(r, start, "a %s that fails when replayed: %s", cmd->name, found);
+        return reader_corrupt(r, start, "'%s' fails when replayed: %s", cmd->name, found);
     }
     return 0;
 }

@@ -139,6 +139,11 @@ $(CMD_TESTS:%=$(B)/tests/%): $(B)/tests/unit/cmd_fixture.o
 DUMP_TESTS := test_dump test_dump_corrupt test_dump_write test_dump_lock
 $(DUMP_TESTS:%=$(B)/tests/%): $(B)/tests/unit/dump_fixture.o
 
+# The append-only file's tests share a fixture (tests/unit/aof_fixture.c): a
+# directory per test, records made by hand, requests run with a log buffer.
+AOF_TESTS := test_aof test_aof_replay test_aof_reader
+$(AOF_TESTS:%=$(B)/tests/%): $(B)/tests/unit/aof_fixture.o
+
 # The RESP tests share a fixture (tests/unit/resp_fixture.c): parser cases
 # fed the way a caller feeds them, however the input is split.
 RESP_TESTS := test_resp test_resp_parser test_resp_reply

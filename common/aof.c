@@ -79,6 +79,7 @@ int aof_load(const char *path, store_t *s, aof_loaded_t *info, char *err, size_t
         return 0; /* no file yet: an empty store, appends start at 0 */
     if (rc < 0) {
         file_set_err(err, errlen, "%s: cannot read it: %s", path, strerror(-rc));
+        buf_free(&data); /* file_read_all() may have sized it before failing */
         return rc;
     }
     reader_t r = {

@@ -114,11 +114,11 @@ void aof_fail(const aof_t *a, const char *what, int err) __attribute__((noreturn
  * whatever protects them there. Offsets count bytes from the start of the
  * file. */
 typedef struct aof_stats {
-    const char *fsync;  /* "always", "everysec", "no" */
-    uint64_t appended;  /* records produced so far (the end of the last one) */
-    uint64_t written;   /* bytes handed to write() */
-    uint64_t synced;    /* bytes known to be on disk (a sync returned after them) */
-    uint64_t fsyncs;    /* aof_sync() calls that returned */
+    const char *fsync;     /* "always", "everysec", "no" */
+    uint64_t appended;     /* records produced so far (the end of the last one) */
+    uint64_t written;      /* bytes handed to write() */
+    uint64_t synced;       /* bytes known to be on disk (a sync returned after them) */
+    uint64_t fsyncs;       /* aof_sync() calls that returned */
     uint64_t fsync_max_us; /* the longest of them */
 } aof_stats_t;
 

@@ -136,8 +136,8 @@ static void print_help(const opts_stage_t *stage)
                  "log every write here, replay it at start instead of the dump (default: none)");
     print_option("appendfsync", "WHEN",
                  "when the log reaches the disk: always, everysec or no (default everysec)");
-    snprintf(help, sizeof help, "sleep N ms after each fsync of the log: a slower disk, 0 to %d "
-                                "(default 0)",
+    snprintf(help, sizeof help,
+             "sleep N ms after each fsync of the log: a slower disk, 0 to %d (default 0)",
              OPTS_MAX_APPENDFSYNC_DELAY_MS);
     print_option("appendfsync-delay-ms", "N", help);
     print_option("log-level", "LEVEL", "debug, info, warn or error (default info)");

@@ -24,12 +24,12 @@
  * Both "--port 7001" and "--port=7001" are accepted.
  */
 
-#define OPTS_DEFAULT_BIND        "127.0.0.1"
-#define OPTS_DEFAULT_MAX_CLIENTS 10000
-#define OPTS_MAX_THREADS         1024
-#define OPTS_MAX_CLIENTS_LIMIT   1000000
-#define OPTS_DEFAULT_WATCHDOG_MS 1000
-#define OPTS_MAX_WATCHDOG_MS     60000
+#define OPTS_DEFAULT_BIND             "127.0.0.1"
+#define OPTS_DEFAULT_MAX_CLIENTS      10000
+#define OPTS_MAX_THREADS              1024
+#define OPTS_MAX_CLIENTS_LIMIT        1000000
+#define OPTS_DEFAULT_WATCHDOG_MS      1000
+#define OPTS_MAX_WATCHDOG_MS          60000
 #define OPTS_MAX_APPENDFSYNC_DELAY_MS 10000
 
 /* Options beyond the common set that a stage offers. */
@@ -79,7 +79,7 @@ typedef struct opts {
     int port;
     int threads;
     int max_clients;
-    const char *dbfile; /* NULL when not set */
+    const char *dbfile;     /* NULL when not set */
     const char *appendonly; /* the append-only file; NULL when not set */
     opts_appendfsync_t appendfsync;
     int appendfsync_delay_ms; /* an emulated slower disk: sleep this long after each fsync */

@@ -88,7 +88,7 @@ int reader_number(reader_t *r, const char *name, uint64_t max, uint64_t *out)
     int too_big = 0;
     while (i < r->len && r->data[i] >= '0' && r->data[i] <= '9') {
         unsigned d = (unsigned)(r->data[i] - '0');
-        if (v > (max - d) / 10)
+        if (d > max || v > (max - d) / 10) /* d > max: max - d would wrap */
             too_big = 1;
         else
             v = v * 10 + d;

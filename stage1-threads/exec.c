@@ -48,6 +48,24 @@ static void run_slow_command(conn_t *c, const cmd_t *cmd)
     cmd_job_reply(&job, &c->out);
 }
 
+/* ==== Writes ============================================================= */
+
+/* A write is applied and its record written to the append-only file under
+ * the store lock, so the file has the writes in the store's order; the
+ * fsync (appendfsync always) runs outside it and before the reply, so the
+ * wait for the disk holds up only this thread. */
+static void run_write_command(conn_t *c, const cmd_t *cmd)
+{
+    server_t *srv = c->srv;
+
+    pthread_mutex_lock(&srv->store_lock);
+    cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out,
+             append_log(&srv->append));
+    uint64_t end = append_write(&srv->append);
+    pthread_mutex_unlock(&srv->store_lock);
+    append_sync(&srv->append, end); /* blocks this thread until the disk has it */
+}
+
 /* ==== Requests =========================================================== */
 
 /* Executes the request in c->parser, appending its reply to c->out.
@@ -61,12 +79,14 @@ static int execute_request(conn_t *c)
         return 0; /* unknown command or wrong arity: the error is in c->out */
     if (cmd->flags & CMD_SLOW) {
         run_slow_command(c, cmd);
-    } else if (cmd->flags & (CMD_READ | CMD_WRITE)) {
+    } else if (cmd->flags & CMD_WRITE) {
+        run_write_command(c, cmd);
+    } else if (cmd->flags & CMD_READ) {
         pthread_mutex_lock(&srv->store_lock);
-        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out);
+        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out, NULL);
         pthread_mutex_unlock(&srv->store_lock);
     } else {
-        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out);
+        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out, NULL);
     }
     return (cmd->flags & CMD_CLOSE) != 0;
 }

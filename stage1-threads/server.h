@@ -6,6 +6,7 @@
  * part is said at the top of server.c.
  */
 
+#include "append.h"
 #include "cmd.h"
 #include "opts.h"
 #include "store.h"
@@ -21,8 +22,9 @@ typedef struct server {
     int listen_fd;
     int signal_fd;
 
-    pthread_mutex_t store_lock; /* guards store */
+    pthread_mutex_t store_lock; /* guards store, and append's record and writes */
     store_t *store;
+    append_t append; /* the append-only file: append.h */
 
     atomic_int stopping; /* set once, at shutdown: serve no more requests */
 

@@ -19,6 +19,8 @@
  *   - the store is shared by every thread: store_lock guards it, held only
  *     around the store operation itself, never across a read or a write on
  *     a socket, never while a slow command sleeps or computes;
+ *   - the append-only file is written under store_lock too, so it holds
+ *     the writes in the store's order; synced outside it (append.h);
  *   - the list of live connections (queued or served) is guarded by
  *     conns_lock; the main thread walks it at shutdown to wake the workers
  *     blocked in read();
@@ -209,6 +211,7 @@ static void info_cb(buf_t *out, void *arg)
     buf_printf(out, "pool_workers_busy:%d\r\n", busy);
     buf_printf(out, "pool_queued_clients:%d\r\n", queued);
     buf_printf(out, "pool_queue_capacity:%d\r\n", QUEUE_CAPACITY);
+    append_info(&srv->append, out);
 }
 
 int main(int argc, char **argv)
@@ -232,12 +235,14 @@ int main(int argc, char **argv)
     pthread_mutex_init(&srv->conns_lock, NULL);
     pthread_cond_init(&srv->conns_empty, NULL);
     srv->store = store_new();
+    append_init(&srv->append);
     lifecycle_raise_fd_limit(&srv->opts.max_clients);
     srv->env.max_clients = srv->opts.max_clients;
 
     int exit_code = 1;
-    dump_lock_t dbfile_lock = DUMP_LOCK_INIT;
-    if (lifecycle_load_dump(srv->opts.dbfile, &dbfile_lock, &srv->store) != 0)
+    dump_lock_t dbfile_lock = DUMP_LOCK_INIT, aof_lock = DUMP_LOCK_INIT;
+    if (lifecycle_load_dump(&srv->opts, &dbfile_lock, &srv->store) != 0 ||
+        append_start(&srv->append, &srv->opts, &aof_lock, srv->store) != 0)
         goto out_store;
     srv->signal_fd = setup_signals();
     if (srv->signal_fd < 0) {
@@ -263,11 +268,14 @@ int main(int argc, char **argv)
     close(srv->listen_fd); /* stop accepting first */
     stop_connections(srv);
     pool_stop(srv->pool); /* joins every worker */
+    append_stop(&srv->append); /* every write is in the file and on disk */
     exit_code = lifecycle_save_dump(srv->store, srv->opts.dbfile) == 0 ? 0 : 1;
 
 out_signals:
     close(srv->signal_fd);
 out_store:
+    append_stop(&srv->append); /* a no-op after the first */
+    dump_unlock(&aof_lock);
     dump_unlock(&dbfile_lock); /* after the last save */
     store_free(srv->store);
     pthread_cond_destroy(&srv->conns_empty);

@@ -37,21 +37,42 @@ static void run_slow_command(conn_t *c, const cmd_t *cmd)
     cmd_job_reply(&job, &c->out);
 }
 
+/* ==== Writes ============================================================= */
+
+/* A write is applied, its record written to the append-only file and
+ * (appendfsync always) synced, all right here, before the reply: stage 2's
+ * code, unchanged but for the lock it no longer needs. The fsync blocks
+ * its caller, and its caller is the loop: every client waits for it. */
+static void run_write_command(conn_t *c, const cmd_t *cmd)
+{
+    server_t *srv = c->srv;
+
+    cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out,
+             append_log(&srv->append));
+    uint64_t end = append_write(&srv->append);
+    append_sync(&srv->append, end); /* blocks the loop until the disk has it */
+}
+
 /* ==== Requests =========================================================== */
 
-/* Executes the request in c->parser, appending its reply to c->out.
- * Returns 1 when the connection must close after the reply (QUIT). */
+/* Executes the request in c->parser, appending its reply to c->out, and
+ * tells the lag monitor how long it held the loop thread. Returns 1 when
+ * the connection must close after the reply (QUIT). */
 static int execute_request(conn_t *c)
 {
     server_t *srv = c->srv;
     const cmd_t *cmd = cmd_lookup(c->parser.argc, c->parser.argv, &c->out);
+    uint64_t start = uv_hrtime();
 
     if (cmd == NULL)
         return 0; /* unknown command or wrong arity: the error is in c->out */
     if (cmd->flags & CMD_SLOW)
         run_slow_command(c, cmd);
+    else if (cmd->flags & CMD_WRITE)
+        run_write_command(c, cmd);
     else
-        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out);
+        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out, NULL);
+    lag_command_done(&srv->lag, cmd->name, uv_hrtime() - start);
     return (cmd->flags & CMD_CLOSE) != 0;
 }
 

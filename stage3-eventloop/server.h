@@ -7,6 +7,7 @@
  * sets (see server.c).
  */
 
+#include "append.h"
 #include "cmd.h"
 #include "lag.h"
 #include "opts.h"
@@ -32,7 +33,8 @@ typedef struct server {
     conn_t **ready_tail;
     int ready_count;
 
-    store_t *store; /* the loop thread's alone: no lock */
+    store_t *store;  /* the loop thread's alone: no lock */
+    append_t append; /* the append-only file, the loop thread's too: append.h */
 
     int conn_count;
     int stopping;              /* shutdown has begun (loop thread) */

@@ -1006,7 +1006,7 @@ def section_aof(run):
         out.append("")
     for n in notes:
         k, _, why = n.partition(": ")
-        out.append(f"- {run.label(k)}: not measured ({why}: the stage has no append-only file yet).")
+        out.append(f"- {run.label(k)}: not measured: {why}.")
     keys = aof_servers(run)
     if not keys:
         return out

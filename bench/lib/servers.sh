@@ -94,7 +94,8 @@ pinned() {
 # PORT[KEY]. With AOF-DIR (the AOF measurement), the server logs every
 # write there with appendfsync AOF_FSYNC: a stage to AOF-DIR/appendonly.aof,
 # Redis to its own file (Redis 7: a manifest and its parts in
-# AOF-DIR/appendonlydir/), never rewriting it, as the stages do not.
+# AOF-DIR/appendonlydir/), never rewriting it, as the stages do not; a
+# stage that does not start so returns 1 instead of ending the tour.
 start_server() {
 	local key=$1 cpus=${2:-} aof=${3:-} pid port="" line log=$LOGS/$1.log try i
 	local aof_args=() redis_aof=(--appendonly no --dir "$LOGS")
@@ -111,6 +112,11 @@ start_server() {
 		track "$pid"
 		if line=$("$ROOT/scripts/wait-listening" "$LOGS/$key.out" "$pid" 10 2>/dev/null); then
 			port=${line##*:}
+		fi
+		if [ -z "$port" ] && [ -n "$aof" ]; then
+			# a stage that refuses --appendonly: the AOF measurement leaves it out
+			stop_tracked "$pid"
+			return 1
 		fi
 		[ -n "$port" ] || die "$key did not start (see $log): $(tail -n 3 "$log")"
 		PID[$key]=$pid

@@ -23,9 +23,9 @@
 #     round's dd time per write (a loop that syncs every SET is busy that
 #     share of the time), at most AOF_RATE_MAX.
 #
-# A stage whose --help has no --appendonly, or whose INFO does not say
-# aof_enabled:1 once started with it, is left out (run.env's
-# aof_unsupported), and the tour goes on.
+# A stage whose --help has no --appendonly, that does not start with it,
+# or whose INFO does not say aof_enabled:1 once started with it, is left
+# out (run.env's aof_unsupported), and the tour goes on.
 
 declare -A AOF_RPS AOF_SKIP
 AOF_FSYNC_US="" AOF_RATE=""
@@ -88,10 +88,17 @@ aof_info() {
 		}' || echo "- - - - -"
 }
 
-# aof_started KEY: whether the server just started logs its writes; when
-# not, it is stopped and left out of the rest of the measurement.
-aof_started() {
+# aof_start KEY CPUS DIR: start_server with an append-only file in DIR,
+# and whether it logs its writes; a server that does not start so, or
+# whose INFO does not say aof_enabled:1, is stopped and left out of the
+# rest of the measurement.
+aof_start() {
 	local on
+	if ! start_server "$1" "$2" "$3"; then
+		AOF_SKIP[$1]="it did not start with --appendonly (see logs/$1.log)"
+		progress "aof  $1: ${AOF_SKIP[$1]}: left out"
+		return 1
+	fi
 	on=$(info_field "${PORT[$1]}" aof_enabled)
 	[ "$on" = 1 ] && return 0
 	stop_server "$1"
@@ -104,8 +111,7 @@ aof_closed() { # aof_closed KEY ROUND
 	local s=$1 round=$2 dir port pid test c p n f t0 t1 i0 i1 d fmax cpu_us per prev="" line=""
 	local rps avg min p50 p95 p99 max
 	dir=$(aof_dir "$s-round$round-closed")
-	start_server "$s" "" "$dir"
-	aof_started "$s" || return 1
+	aof_start "$s" "" "$dir" || return 1
 	port=${PORT[$s]} pid=${PID[$s]}
 	for test in set-c1 set-c$AOF_CLIENTS set-c$AOF_CLIENTS-P$AOF_PIPELINE; do
 		case "$test" in
@@ -141,8 +147,7 @@ aof_open() { # aof_open KEY ROUND
 	local s=$1 round=$2 dir port f=$OUT/raw/aof/$1-round$2 secs rc_set=0 rc_ping=0 pid_set pid_ping
 	local i0 i1 d fmax cmd cmd_us lag per
 	dir=$(aof_dir "$s-round$round-open")
-	start_server "$s" "$SERVER_CPUS" "$dir"
-	aof_started "$s" || return 1
+	aof_start "$s" "$SERVER_CPUS" "$dir" || return 1
 	port=${PORT[$s]}
 	secs=$(awk -v ms="$AOF_LOAD_MS" 'BEGIN {print ms / 1000}')
 	read -r i0 _ < <(aof_info "$port")

@@ -1047,7 +1047,7 @@ def section_aof(run):
         behind = sum(1 for r in rr if lg_behind(r))
         rows.append([run.label(k), num(sp50.median), sp99.text(False), num(bp50.median), bp99.text(False),
                      num(bmax.median), num(per.median), num(fmax.median), longest, f"{behind} of {len(rr)}"])
-    secs = num(float(e.get("aof_load_ms", "0") or 0) / 1000)
+    secs = f"{float(e.get('aof_load_ms', '0') or 0) / 1000:g}"
     out += ["", f"Open loop: `build/release/bin/loadgen --rate {e.get('aof_rate')} --connections {e.get('aof_load_conns')} --duration {secs} "
             f"--command 'SET tour:aof ...'` (SETs arriving",
             f"at a fixed rate, {e.get('aof_rate_share')} of 1 / the first round's dd time and at most {e.get('aof_rate_max')}/s, the same for every server) and",

@@ -11,7 +11,7 @@
 #   --quick            the reduced set (about 4 minutes): what make test-docs runs
 #   --only LIST        comma-separated measurements: idle,throughput,bursty,
 #                      reconnect,modest,starvation,cpu,aof (aof alone: about
-#                      6 minutes, 40 s with --quick)
+#                      4 minutes, 30 s with --quick)
 #   --servers LIST     comma-separated: stage1-threads,stage2-pool,stage3-eventloop,
 #                      stage4-offload,redis (or stage1..stage4)
 #   --out DIR          where results go (default bench/results; emptied first)

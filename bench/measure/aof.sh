@@ -109,7 +109,7 @@ aof_start() {
 
 aof_closed() { # aof_closed KEY ROUND
 	local s=$1 round=$2 dir port pid test c p n f t0 t1 i0 i1 d fmax cpu_us per prev="" line=""
-	local rps avg min p50 p95 p99 max
+	local rps p50 p99
 	dir=$(aof_dir "$s-round$round-closed")
 	aof_start "$s" "" "$dir" || return 1
 	port=${PORT[$s]} pid=${PID[$s]}
@@ -123,7 +123,7 @@ aof_closed() { # aof_closed KEY ROUND
 		read -r i0 _ < <(aof_info "$port")
 		t0=$(cpu_ticks "$pid")
 		if bench "$port" "$f" -c "$c" -n "$n" -P "$p" -t set &&
-			read -r rps avg min p50 p95 p99 max < <(bench_fields "$f" ""); then
+			read -r rps _ _ p50 _ p99 _ < <(bench_fields "$f" ""); then
 			t1=$(cpu_ticks "$pid")
 			read -r i1 fmax _ < <(aof_info "$port")
 			cpu_us=$(awk -v d=$((t1 - t0)) -v hz="$TICK_HZ" -v n="$n" 'BEGIN { printf "%.3f", d * 1e6 / hz / n }')

@@ -653,7 +653,7 @@ def aof_unmeasured(run, keys):
 def aof_gate(run, keys, result):
     missing = aof_unmeasured(run, keys)
     if missing:
-        return ("inconclusive", f"not measured: {missing}")
+        return ("inconclusive", f"left out: {missing}")
     return result
 
 
@@ -1006,7 +1006,7 @@ def section_aof(run):
         out.append("")
     for n in notes:
         k, _, why = n.partition(": ")
-        out.append(f"- {run.label(k)}: not measured: {why}.")
+        out.append(f"- {run.label(k)} is left out: {why}.")
     keys = aof_servers(run)
     if not keys:
         return out

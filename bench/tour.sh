@@ -149,6 +149,7 @@ AOF_N_MIN_1=200          # aof: the fewest SETs a closed-loop test sends: 1 clie
 AOF_N_MIN=1000           #   AOF_CLIENTS clients,
 AOF_N_MIN_PIPE=3200      #   pipelined
 AOF_N_MAX=2000000        #   and the most (each is sized to take about AOF_BENCH_MS)
+AOF_BENCH_TIMEOUT=30     # aof: no closed-loop test may take longer (then the server is left out)
 AOF_RATE_SHARE=0.3       # aof: the open-loop SET rate is this share of 1 / dd's time per
 AOF_RATE_MAX=2000        #   synced write, within these bounds
 AOF_RATE_MIN=50
@@ -353,7 +354,7 @@ ESTIMATE=$(tour_estimate)
 		RECONNECT_RATE RECONNECT_REQUESTS RECONNECT_SECONDS MODEST_CONNS MODEST_RATE MODEST_SECONDS \
 		STARVE_SLEEP STARVE_RATE STARVE_CONNS STARVE_SECONDS CPU_CLIENTS CPU_REQS DIGEST_ROUNDS \
 		DIGEST_VALUE_BYTES LUA_ROUNDS AOF_FSYNC AOF_CLIENTS AOF_PIPELINE AOF_BENCH_MS AOF_LOAD_MS \
-		AOF_DD_WRITES AOF_RATE_SHARE AOF_RATE_MAX AOF_LOAD_CONNS AOF_BYSTANDER_RATE AOF_BYSTANDER_CONNS \
+		AOF_DD_WRITES AOF_RATE_SHARE AOF_RATE_MAX AOF_LOAD_CONNS AOF_BYSTANDER_RATE AOF_BYSTANDER_CONNS AOF_BENCH_TIMEOUT \
 		STAGE2_LOAD_THREADS LG_DRAIN LG_GRACE BURST_FAIL_GRACE; do
 		echo "$(echo "$v" | tr "[:upper:]" "[:lower:]")=${!v}"
 	done

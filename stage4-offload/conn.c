@@ -1,6 +1,7 @@
 #include "conn.h"
 
 #include "alloc.h"
+#include "append.h"
 #include "exec.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -27,11 +28,13 @@ static void serve_input(conn_t *c);
 static void update_reading(conn_t *c);
 
 /* True while the connection may execute requests: not while its replies
- * drain (paused) or it waits (c->job), nor once it is finishing. Bytes that
- * arrive meanwhile wait in c->in (see update_reading()). */
+ * drain (paused) or it waits (c->job), nor once it is finishing; nor once
+ * it has OUTPUT_PAUSE_BYTES of replies held for a sync. Bytes that arrive
+ * meanwhile wait in c->in (see update_reading()). */
 static int conn_may_execute(const conn_t *c)
 {
-    return !c->paused && c->job == NULL && !c->finishing;
+    int held_full = c->sync_wait != 0 && c->out.len >= OUTPUT_PAUSE_BYTES;
+    return !c->paused && c->job == NULL && !c->finishing && !held_full;
 }
 
 /* Bytes handed to libuv that the kernel has not taken yet. */
@@ -143,8 +146,8 @@ static int flush_output(conn_t *c)
     uv_stream_t *stream = (uv_stream_t *)&c->handle;
     size_t sent = 0;
 
-    if (c->out.len == 0)
-        return 0;
+    if (c->out.len == 0 || c->sync_wait != 0)
+        return 0; /* held replies go once their sync is done (append.c) */
     uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
     int n = uv_try_write(stream, &b, 1); /* UV_EAGAIN while earlier writes are queued */
     if (n < 0 && n != UV_EAGAIN)
@@ -172,6 +175,21 @@ static int flush_output(conn_t *c)
 
 /* ==== The cycle, in callbacks ============================================ */
 
+/* The replies wait for a sync (append.c), which calls conn_wait_over()
+ * when it is done. Meanwhile the pipeline goes on: its writes join the
+ * next sync. What follows a QUIT or a protocol error is dropped now, and
+ * the connection finishes once the held replies are out. */
+static void serve_while_held(conn_t *c, enum input_result result)
+{
+    if (result == INPUT_CLOSE_AFTER_REPLY) {
+        buf_free(&c->in);
+        c->eof = 1;
+    } else if (result == INPUT_MORE && conn_may_execute(c)) {
+        conn_ready(c);
+    }
+    update_reading(c);
+}
+
 /* Executes one batch of the requests that have arrived and offers its
  * replies to the socket at once, then decides what comes next: the next
  * batch on a later turn, a pause while the replies drain, the close once
@@ -185,6 +203,10 @@ static void serve_input(conn_t *c)
     }
     if (result == INPUT_CLOSE_NOW || flush_output(c) < 0) {
         conn_close(c);
+        return;
+    }
+    if (c->sync_wait != 0) {
+        serve_while_held(c, result);
         return;
     }
     if (result == INPUT_CLOSE_AFTER_REPLY || (result == INPUT_OK && c->eof)) {
@@ -297,6 +319,7 @@ void conn_close(conn_t *c)
     if (!uv_is_closing((uv_handle_t *)&c->handle)) {
         ready_cancel(c);
         offload_detach(c);
+        append_forget(&c->srv->append, c);
         uv_close((uv_handle_t *)&c->handle, close_cb);
     }
 }

@@ -39,10 +39,15 @@ struct conn {
      * the job (offload.c), so an idle connection pays a pointer. Later
      * requests stay in c->in until the wait is over. */
     job_t *job;
+
+    /* appendfsync always: the end of its latest write in the append-only
+     * file, while its replies wait for the sync that covers it (append.c);
+     * 0 otherwise. */
+    uint64_t sync_wait;
 };
 
 /* Stage 4 adds to stage 3's connection a flag bit and what follows it
- * here, 16 bytes at most; `make lint` compares the two structs' sizes too
+ * here (the job, the held replies' offset), 16 bytes at most; `make lint` compares the two structs' sizes too
  * (scripts/check-layout.sh). */
 _Static_assert(sizeof(struct conn) - offsetof(struct conn, next_ready) <= 24 + 16,
                "what an idle connection does not need belongs in the job");

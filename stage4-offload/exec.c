@@ -11,6 +11,24 @@
 #define BATCH_REQUESTS    1000         /* one callback executes at most this many requests */
 #define BATCH_REPLY_BYTES (256 * 1024) /* ... or builds this many bytes of replies */
 
+/* ==== Writes ============================================================= */
+
+/* A write is applied and its record added to the append-only file's
+ * buffer under store_mu, in the store's order, and that is all that runs
+ * here: the write and the fsync happen in the thread pool, for every write
+ * of this turn at once (append.c). With appendfsync always, the reply waits
+ * for that sync; the loop does not. */
+static void run_write_command(conn_t *c, const cmd_t *cmd)
+{
+    server_t *srv = c->srv;
+
+    offload_lock_store(srv, "the loop thread (running a command)");
+    cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out,
+             append_log(&srv->append));
+    offload_unlock_store(srv);
+    append_queue(&srv->append, c); /* never blocks: the reply is held instead */
+}
+
 /* ==== Fast commands ====================================================== */
 
 /* Runs a fast command under store_mu. With --lock-strategy queue, a write
@@ -29,12 +47,14 @@ static enum exec_result run_fast_command(conn_t *c, const cmd_t *cmd)
             return EXEC_DONE;
         }
     }
-    if (cmd->flags & (CMD_READ | CMD_WRITE)) {
+    if (cmd->flags & CMD_WRITE) {
+        run_write_command(c, cmd);
+    } else if (cmd->flags & CMD_READ) {
         offload_lock_store(srv, "the loop thread (running a command)");
-        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out);
+        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out, NULL);
         offload_unlock_store(srv);
     } else {
-        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out);
+        cmd_call(cmd, c->parser.argc, c->parser.argv, srv->store, &srv->env, &c->out, NULL);
     }
     return (cmd->flags & CMD_CLOSE) ? EXEC_CLOSE : EXEC_DONE;
 }
@@ -42,16 +62,21 @@ static enum exec_result run_fast_command(conn_t *c, const cmd_t *cmd)
 /* ==== Requests =========================================================== */
 
 /* Executes the request in c->parser: fast commands here, slow ones in the
- * thread pool. */
+ * thread pool; and tells the lag monitor how long it held the loop thread. */
 static enum exec_result execute_request(conn_t *c)
 {
     const cmd_t *cmd = cmd_lookup(c->parser.argc, c->parser.argv, &c->out);
+    uint64_t start = uv_hrtime();
+    enum exec_result result;
 
     if (cmd == NULL)
         return EXEC_DONE; /* unknown command or wrong arity: the error is in c->out */
     if (cmd->flags & CMD_SLOW)
-        return offload_slow_command(c, cmd);
-    return run_fast_command(c, cmd);
+        result = offload_slow_command(c, cmd);
+    else
+        result = run_fast_command(c, cmd);
+    lag_command_done(&c->srv->lag, cmd->name, uv_hrtime() - start);
+    return result;
 }
 
 /* What a request's outcome means for the rest of the input. */

@@ -122,8 +122,8 @@ static void stop_handle_cb(uv_handle_t *handle, void *arg)
         return;
     if (!server_is_connection(srv, handle))
         uv_close(handle, NULL);
-    else if (!offload_job_in_flight(handle->data))
-        conn_finish(handle->data); /* one with a job finishes when it is done */
+    else if (!offload_job_in_flight(handle->data) && !((conn_t *)handle->data)->sync_wait)
+        conn_finish(handle->data); /* one with a job or held replies finishes when they are done */
 }
 
 /* uv_walk callback when the grace period is over: close what is left,
@@ -158,6 +158,7 @@ static void begin_shutdown(server_t *srv)
         return;
     srv->stopping = 1;
     offload_cancel_all(srv);
+    append_shutdown(&srv->append); /* held replies are released as the last syncs return */
     uv_walk(srv->loop, stop_handle_cb, srv);
 
     /* A client that never reads its replies must not keep us up forever;
@@ -231,6 +232,7 @@ static void info_cb(buf_t *out, void *arg)
     buf_printf(out, "connected_clients:%d\r\n", srv->conn_count);
     offload_info(srv, out);
     lag_info(&srv->lag, out);
+    append_info(&srv->append, out);
 }
 
 int main(int argc, char **argv)
@@ -256,14 +258,16 @@ int main(int argc, char **argv)
         return 1;
     }
     srv->store = store_new();
+    append_init(&srv->append);
     srv->fd_limit = lifecycle_raise_fd_limit(&srv->opts.max_clients);
     srv->env.max_clients = srv->opts.max_clients;
 
     int exit_code = 1;
-    dump_lock_t dbfile_lock = DUMP_LOCK_INIT;
-    if (lifecycle_load_dump(srv->opts.dbfile, &dbfile_lock, &srv->store) != 0)
-        goto out_store;
+    dump_lock_t dbfile_lock = DUMP_LOCK_INIT, aof_lock = DUMP_LOCK_INIT;
     srv->loop = uv_default_loop();
+    if (lifecycle_load_dump(&srv->opts, &dbfile_lock, &srv->store) != 0 ||
+        append_start(&srv->append, &srv->opts, &aof_lock, srv->store, srv->loop) != 0)
+        goto out_loop;
     rc = setup_signals(srv);
     if (rc != 0) {
         log_error("cannot handle signals: %s", uv_strerror(rc));
@@ -280,6 +284,7 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     uv_run(srv->loop, UV_RUN_DEFAULT); /* until begin_shutdown() has closed everything */
+    append_stop(&srv->append); /* every write is in the file and on disk */
 
     exit_code = lifecycle_save_dump(srv->store, srv->opts.dbfile) == 0 ? 0 : 1;
 
@@ -289,7 +294,8 @@ out_loop:
         log_error("uv_loop_close: %s", uv_strerror(rc));
         exit_code = 1;
     }
-out_store:
+    append_stop(&srv->append); /* a no-op after the first */
+    dump_unlock(&aof_lock);
     dump_unlock(&dbfile_lock); /* after the last save */
     store_free(srv->store);
     offload_destroy(srv);

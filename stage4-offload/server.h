@@ -7,6 +7,7 @@
  * the workers touch, and the store, which store_mu guards (see server.c).
  */
 
+#include "append.h"
 #include "cmd.h"
 #include "lag.h"
 #include "opts.h"
@@ -38,6 +39,7 @@ typedef struct server {
 
     wlock_t store_mu; /* guards store; a watched lock, see offload_lock_store() */
     store_t *store;
+    append_t append; /* the append-only file: the loop's, but for its job (append.h) */
     qlock_t save_lock;     /* --lock-strategy queue: writers wait behind SAVE */
     uint64_t save_copy_us; /* the last copy for SAVE (--lock-strategy copy), on the loop */
     size_t save_copy_keys; /* ...and how many keys it copied */

@@ -988,9 +988,9 @@ def section_aof(run):
     fs = e.get("aof_fs", "?")
     out = ["## 8. The append-only file (appendfsync always)", ""]
     intro = [f"This machine's fsync: `dd if=/dev/zero of=FILE bs=4k count={e.get('aof_dd_writes')} oflag=dsync` in the results",
-             f"directory ({fs}, the file system every server's append-only file was on), once a round: each",
+             f"directory ({fs}, the file system every server's append-only file was on), once a round (three times in the first): each",
              f"write returns once it is on disk, as an append followed by fdatasync does. **{d.text()} per",
-             "synced 4 KiB write** (median over the rounds, 95% interval)."]
+             "synced 4 KiB write** (median over the dd runs, 95% interval)."]
     if d.median:
         lo, hi = (x / d.median for x in ROTATION_US)
         intro += [f"A spinning disk or network block storage takes several milliseconds per fsync (one rotation",

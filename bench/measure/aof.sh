@@ -20,8 +20,8 @@
 #     that only PINGs, AOF_BYSTANDER_RATE a second on AOF_BYSTANDER_CONNS
 #     connection(s), its latencies from their scheduled times. AOF_RATE is
 #     the same for every server of a run: AOF_RATE_SHARE over the first
-#     round's dd time per write (a loop that syncs every SET is busy that
-#     share of the time), at most AOF_RATE_MAX.
+#     round's dd time per write (the median of three dd runs; a loop that
+#     syncs every SET is busy that share of the time), at most AOF_RATE_MAX.
 #
 # A stage whose --help has no --appendonly, that does not start with it,
 # or whose INFO does not say aof_enabled:1 once started with it, is left
@@ -195,10 +195,13 @@ measure_aof() {
 	for round in $(seq 1 "$REPS_CLAIM"); do
 		us=$(aof_dd "$round")
 		if [ -z "$AOF_RATE" ]; then
+			# the rate rests on the median of three: one dd that another
+			# writer slowed down would set it far too low
+			us=$(printf '%s\n' "$us" "$(aof_dd "$round")" "$(aof_dd "$round")" | sort -g | sed -n 2p)
 			AOF_FSYNC_US=$us
 			AOF_RATE=$(awk -v u="$us" -v share="$AOF_RATE_SHARE" -v hi="$AOF_RATE_MAX" -v lo="$AOF_RATE_MIN" 'BEGIN {
 				r = (u > 0 ? share * 1e6 / u : hi); if (r > hi) r = hi; if (r < lo) r = lo; print int(r) }')
-			progress "aof: dd: ${us:-?} us per synced 4 KiB write on $AOF_FS ($OUT); the open-loop SET rate: $AOF_RATE/s"
+			progress "aof: dd: ${us:-?} us per synced 4 KiB write on $AOF_FS ($OUT, the median of three); the open-loop SET rate: $AOF_RATE/s"
 		fi
 		for s in $(shuffled "${SERVER_LIST[@]}"); do
 			[ -z "${AOF_SKIP[$s]:-}" ] || continue

@@ -274,7 +274,8 @@ class Run:
                 k, _, v = line.rstrip("\n").partition("=")
                 self.env.setdefault(k, v)
         self.tables = {}
-        for name in ("idle", "throughput", "bursty", "reconnect", "modest", "starvation", "cpu", "cpu_share"):
+        for name in ("idle", "throughput", "bursty", "reconnect", "modest", "starvation", "cpu", "aof", "fsync",
+                     "cpu_share"):
             path = os.path.join(out, name + ".csv")
             if os.path.exists(path):
                 with open(path, newline="") as f:
@@ -612,6 +613,76 @@ def claim_cpu(run, keys):
     return "; ".join(figs), gate(combine(res), run.busy("cpu"), "")
 
 
+# ---- The append-only file (appendfsync always) --------------------------------
+
+
+def aof_test(run, pipelined=False):
+    """The name of a closed-loop AOF test in aof.csv: set-c50, set-c50-P16."""
+    c = run.env.get("aof_clients", "50")
+    return f"set-c{c}-P{run.env.get('aof_pipeline', '16')}" if pipelined else f"set-c{c}"
+
+
+def aof_rps(run, key, test):
+    return run.values("aof", "rps", server=key, test=test)
+
+
+def aof_lat(run, key, test, field="p99_us"):
+    """One latency percentile of the open-loop runs (test open-set: the
+    SETs; open-ping: the bystander's PINGs), in ms, over the runs whose
+    generator kept to its schedule."""
+    return [run_lat(run, r, field) for r in run.rows("aof", server=key, test=test) if lg_ok(r) and r.get(field)]
+
+
+def aof_behind(run, keys):
+    """behind_reason() over both generators of the open-loop runs: the SET
+    load and the bystander."""
+    reasons = [behind_reason(run, "aof", keys, test=t) for t in ("open-set", "open-ping")]
+    for r in reasons:
+        if r and not r.startswith(DROPPED):
+            return r
+    return next((r for r in reasons if r), "")
+
+
+def aof_unmeasured(run, keys):
+    """Why a claim resting on these servers has no figures: a stage without
+    the append-only file yet (run.env's aof_unsupported), or ''."""
+    notes = [n for n in run.env.get("aof_unsupported", "").split("; ") if n.split(":")[0] in keys]
+    return "; ".join(notes)
+
+
+def aof_gate(run, keys, result):
+    missing = aof_unmeasured(run, keys)
+    if missing:
+        return ("inconclusive", f"left out: {missing}")
+    return result
+
+
+def claim_aof_set(run, pipelined):
+    t = aof_test(run, pipelined)
+    a = Figure(aof_rps(run, "stage4-offload", t), fmt=".0f")
+    b = Figure(aof_rps(run, "redis", t), fmt=".0f")
+    r = Ratio(aof_rps(run, "stage4-offload", t), aof_rps(run, "redis", t))
+    figs = (f"SET/s, {t}, appendfsync {run.env.get('aof_fsync', 'always')}: stage4-offload {a.text()}; "
+            f"{run.label('redis')} {b.text()}; stage4-offload / redis {r.text()}")
+    # at least Redis's: the ratio's interval above the equality band's
+    # floor; ahead of it: the two intervals separate
+    res = v_less(b, a) if pipelined else v_above(r, EQUAL_BAND[0])
+    return figs, aof_gate(run, ("stage4-offload", "redis"), gate(res, run.busy("aof"), ""))
+
+
+def claim_aof_bystander(run):
+    keys = ("stage4-offload", "stage3-eventloop", "redis")
+    f = {k: aof_lat(run, k, "open-ping") for k in keys}
+    figs = [f"bystander PING p99 at {run.env.get('aof_rate', '?')} SET/s: " +
+            "; ".join(f"{run.label(k)} {Figure(f[k], 'ms').text()}" for k in keys)]
+    res = []
+    for k in keys[1:]:
+        r = Ratio(f["stage4-offload"], f[k])
+        figs.append(f"stage4-offload / {run.label(k)} {r.text()}")
+        res.append(v_below(r, 1 / 3))
+    return "; ".join(figs), aof_gate(run, keys, gate(combine(res), run.busy("aof"), aof_behind(run, keys)))
+
+
 CLAIMS = [
     ("idle-memory-loop", "idle",
      "An idle connection costs the event-loop stages (3, 4) under 1 KiB resident.", claim_idle_loop),
@@ -656,6 +727,16 @@ CLAIMS = [
     ("cpu-offload-scale", "cpu",
      "Offloading (stage 4) gets that parallelism back.",
      lambda run: claim_cpu(run, ("stage4-offload",))),
+    ("aof-set-50", "aof",
+     "appendfsync always, 50 clients: stage 4's SET throughput is at least Redis's (both commit in groups; "
+     "ratio's interval above 0.9).", lambda run: claim_aof_set(run, False)),
+    ("aof-overlap", "aof",
+     "appendfsync always, pipelined (-P 16, 50 clients): stage 4 answers more SETs/s than Redis: its loop "
+     "keeps executing while the pool syncs, where Redis syncs on its loop before writing the replies.",
+     lambda run: claim_aof_set(run, True)),
+    ("aof-bystander", "aof",
+     "During an open-loop SET load under appendfsync always, a client that only PINGs sees a p99 on stage 4 "
+     "at most a third of stage 3's and of Redis's, which sync on the loop thread.", claim_aof_bystander),
 ]
 
 
@@ -880,6 +961,105 @@ def section_cpu(run):
             md_table(head, rows)]
 
 
+NO_FSYNC_FS = ("tmpfs", "ramfs")
+# One rotation of a spinning disk, in us, at 7,200 and 15,000 rpm: the least
+# an fsync that must reach its platter can wait, before any seek.
+ROTATION_US = (60e6 / 15000, 60e6 / 7200)
+
+
+def aof_tmpfs_note(run):
+    fs = run.env.get("aof_fs", "")
+    if fs in NO_FSYNC_FS:
+        return (f"The results directory, where every server's append-only file was, is on {fs}: an fsync there "
+                "reaches no disk and costs next to nothing, so the AOF figures say nothing about a disk "
+                "(run the tour with --out on one).")
+    return ""
+
+
+def aof_servers(run):
+    return [k for k in run.servers if run.rows("aof", server=k)]
+
+
+def section_aof(run):
+    if not run.tables["aof"] and not run.tables["fsync"]:
+        return []
+    e = run.env
+    d = run.fig("fsync", "us_per_write", "us")
+    fs = e.get("aof_fs", "?")
+    out = ["## 8. The append-only file (appendfsync always)", ""]
+    intro = [f"This machine's fsync: `dd if=/dev/zero of=FILE bs=4k count={e.get('aof_dd_writes')} oflag=dsync` in the results",
+             f"directory ({fs}, the file system every server's append-only file was on), once a round (three times in the first): each",
+             f"write returns once it is on disk, as an append followed by fdatasync does. **{d.text()} per",
+             "synced 4 KiB write** (median over the dd runs, 95% interval)."]
+    if d.median:
+        lo, hi = (x / d.median for x in ROTATION_US)
+        intro += [f"A spinning disk or network block storage takes several milliseconds per fsync (one rotation",
+                  f"of a 7,200 rpm disk is {ROTATION_US[1] / 1000:.1f} ms, of a 15,000 rpm one {ROTATION_US[0] / 1000:.0f} ms, before any seek): "
+                  f"{num(lo, '.0f')} to {num(hi, '.0f')} times",
+                  "this machine's, and every SET a loop thread syncs itself holds every client that much longer."]
+    note = aof_tmpfs_note(run)
+    if note:
+        intro += ["", f"**{note}**"]
+    out += intro
+    notes = [x for x in e.get("aof_unsupported", "").split("; ") if x]
+    if notes:
+        out.append("")
+    for n in notes:
+        k, _, why = n.partition(": ")
+        out.append(f"- {run.label(k)} is left out: {why}.")
+    keys = aof_servers(run)
+    if not keys:
+        return out
+    c, p = e.get("aof_clients", "50"), e.get("aof_pipeline", "16")
+    tests = [("set-c1", "SET, 1 client"), (aof_test(run), f"SET, {c} clients"),
+             (aof_test(run, True), f"SET -P {p}, {c} clients")]
+    rows = []
+    for t, name in tests:
+        for k in keys:
+            f = Figure(aof_rps(run, k, t), fmt=".0f")
+            p99 = Figure(run.values("aof", "p99_ms", server=k, test=t))
+            per = Figure(run.values("aof", "writes_per_fsync", server=k, test=t))
+            cpu = Figure(run.values("aof", "server_cpu_us_per_req", server=k, test=t))
+            rows.append([name, run.label(k)] + fig_cells(f) + [num(p99.median, ".3f"), num(per.median), num(cpu.median)])
+    out += ["", f"Closed loop: `redis-benchmark -t set -c C [-P {p}]` on a freshly started server per round with",
+            f"`--appendonly FILE --appendfsync {e.get('aof_fsync', 'always')}` (Redis: `--appendonly yes --appendfsync {e.get('aof_fsync', 'always')}`), not pinned;",
+            f"each test sized to take about {e.get('aof_bench_ms')} ms on its server. SETs per fdatasync are the",
+            "stages' INFO aof_fsyncs over the requests (Redis does not count its syncs); CPU is the",
+            "server's, user + system, per request.", "",
+            md_table(["test", "server", "req/s", "95% interval", "spread", "runs", "p99 (ms)", "SETs per fdatasync",
+                      "CPU us/req"], rows)]
+    rows = []
+    for k in keys:
+        sp50 = Figure(aof_lat(run, k, "open-set", "p50_us"))
+        sp99 = Figure(aof_lat(run, k, "open-set"))
+        bp50 = Figure(aof_lat(run, k, "open-ping", "p50_us"))
+        bp99 = Figure(aof_lat(run, k, "open-ping"))
+        bmax = Figure(aof_lat(run, k, "open-ping", "max_us"))
+        per = Figure(run.values("aof", "writes_per_fsync", server=k, test="open-set"))
+        fmax = Figure(run.values("aof", "aof_fsync_max_us", server=k, test="open-set"), scale=1e-3)
+        cmds = [r["loop_longest_cmd"] for r in run.rows("aof", server=k, test="open-set") if r.get("loop_longest_cmd")]
+        longest = "-"
+        if cmds:
+            cmd = max(set(cmds), key=cmds.count)
+            us = Figure(run.values("aof", "loop_longest_cmd_us", server=k, test="open-set", loop_longest_cmd=cmd), scale=1e-3)
+            longest = f"{cmd} {num(us.median)} ms ({cmds.count(cmd)} of {len(cmds)})"
+        rr = run.rows("aof", server=k, test="open-set") + run.rows("aof", server=k, test="open-ping")
+        behind = sum(1 for r in rr if lg_behind(r))
+        rows.append([run.label(k), num(sp50.median), sp99.text(False), num(bp50.median), bp99.text(False),
+                     num(bmax.median), num(per.median), num(fmax.median), longest, f"{behind} of {len(rr)}"])
+    secs = f"{float(e.get('aof_load_ms', '0') or 0) / 1000:g}"
+    out += ["", f"Open loop: `build/release/bin/loadgen --rate {e.get('aof_rate')} --connections {e.get('aof_load_conns')} --duration {secs} "
+            f"--command 'SET tour:aof ...'` (SETs arriving",
+            f"at a fixed rate, {e.get('aof_rate_share')} of 1 / the first round's dd time and at most {e.get('aof_rate_max')}/s, the same for every server) and",
+            f"meanwhile the bystander, `loadgen --rate {e.get('aof_bystander_rate')} --connections {e.get('aof_bystander_conns')} --command PING`: a client",
+            "that never writes. A fresh server per round, pinned as the latency runs are; latencies in ms",
+            "from each request's scheduled time. The longest command on the loop is stages 3 and 4's INFO",
+            "loop_longest_cmd (in how many runs it was that one), the fdatasync max their aof_fsync_max_us.", "",
+            md_table(["server", "SET p50", "SET p99 [95%]", "bystander p50", "bystander p99 [95%]", "bystander max",
+                      "SETs per fdatasync", "fdatasync max (ms)", "longest on the loop", "behind"], rows)]
+    return out
+
+
 def machine_section(run):
     e = run.env
     rows = [("CPUs", f"{e.get('cpu_count')} x {e.get('cpu_model')}"), ("kernel", e.get("kernel")), ("OS", e.get("os")),
@@ -982,6 +1162,17 @@ def charts(run, here):
                              run.values("cpu", "rps", server=k, clients=cl[0])).median for k in keys] for c in cl]
         write_dat(os.path.join(plot, "cpu_speedup.dat"), head, rows)
         made.append(("cpu", "cpu.dat"))
+    keys = aof_servers(run)
+    if keys:
+        tests = ("set-c1", aof_test(run), aof_test(run, True))
+        rows = [[q(n)] + [Figure(aof_rps(run, k, t)).median for k in keys]
+                for t, n in zip(tests, ("1 client", f"{run.env.get('aof_clients')} clients",
+                                        f"{run.env.get('aof_clients')} clients, -P {run.env.get('aof_pipeline')}"))]
+        write_dat(os.path.join(plot, "aof_set.dat"), ["test"] + [q(plot_label(run, k)) for k in keys], rows)
+        rows = [[q(n)] + [Figure(aof_lat(run, k, t)).median for k in keys]
+                for t, n in (("open-set", "the SETs"), ("open-ping", "the bystander's PINGs"))]
+        write_dat(os.path.join(plot, "aof_open.dat"), ["who"] + [q(plot_label(run, k)) for k in keys], rows)
+        made.append(("aof", "aof_set.dat"))
     drawn = []
     if not shutil.which("gnuplot"):
         print("report: gnuplot is not installed: no charts (scripts/deps.sh tour installs it)", file=sys.stderr)
@@ -996,7 +1187,8 @@ def charts(run, here):
         e = (f"term='{term}'; gp='{os.path.join(here, 'plot')}'; dir='{plot}'; out='{os.path.join(run.out, name + '.png')}'; "
              f"ncol={ncol}; nrows={len(lines) - 1}; pipe='{run.env.get('tp_pipeline', '16')}'; "
              f"s2threads='{run.env.get('stage2_load_threads', '')}'; s2wide='{run.env.get('burst_s2_threads', '')}'; "
-             f"conns='{run.env.get('burst_conns', '')}'; every='{run.env.get('burst_every_ms', '')}'; sleep_s={run.env.get('starve_sleep', '0.2')}")
+             f"conns='{run.env.get('burst_conns', '')}'; every='{run.env.get('burst_every_ms', '')}'; sleep_s={run.env.get('starve_sleep', '0.2')}; "
+             f"aof_rate='{run.env.get('aof_rate', '')}'; aof_fsync='{run.env.get('aof_fsync', 'always')}'")
         with open(os.path.join(plot, "gnuplot.log"), "a") as log:
             rc = subprocess.run(["gnuplot", "-e", e, os.path.join(here, "plot", name + ".gp")], stderr=log).returncode
         if rc == 0:
@@ -1023,6 +1215,8 @@ def report(out):
             f"the others {e.get('reps_other')}, in a fresh random order each round.", ""]
     if e.get("redis_note"):
         head += [f"**{e['redis_note']}.**", ""]
+    if aof_tmpfs_note(run):
+        head += [f"**{aof_tmpfs_note(run)}**", ""]
     if e.get("set") == "quick":
         head += ["**The quick set runs each cell 2 or 3 times: it exercises the machinery, too few runs for",
                  "a 95% interval, so its verdicts are inconclusive. `make tour` gives the verdicts.**", ""]
@@ -1044,7 +1238,7 @@ def report(out):
                                    [f"`build/release/bin/loadgen --connections C --rate {e.get('modest_rate')} --duration {e.get('modest_seconds')}`: a few dozen",
                                     "persistent clients, requests arriving open-loop at a moderate total rate. Pinned as above."],
                                    "connections"),
-                section_starvation(run), section_cpu(run)):
+                section_starvation(run), section_cpu(run), section_aof(run)):
         if sec:
             body += [""] + sec
     drawn = charts(run, here)
@@ -1089,12 +1283,30 @@ def read_claims_table(path):
     return rows
 
 
+def table_measurements(path):
+    """The measurements a summary.md's run made (its "Measurements:" line),
+    or None when it has no such line."""
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"Measurements: ([a-z_ ]+)\.", line)
+            if m:
+                return m.group(1).split()
+    return None
+
+
 def check(summary, texts, markers):
     """The claims table's shape and vocabulary; with markers, the texts'
-    [claim ID: VERDICT] marks against it. Returns a list of problems."""
+    [claim ID: VERDICT] marks against it. Returns a list of problems.
+
+    A claim of report.py's may be missing from the table only when the
+    table's run did not include its measurement at all (its Measurements
+    line): a table made before that measurement existed, such as a
+    reference run that predates it. Every table report.py makes has a row
+    for every claim, measured or not."""
     problems = []
     try:
         rows = read_claims_table(summary)
+        measured = table_measurements(summary)
     except (OSError, ValueError) as e:
         return [str(e)]
     ids = [r["id"] for r in rows]
@@ -1109,8 +1321,8 @@ def check(summary, texts, markers):
             problems.append(f"{summary}: claim {cid} appears {ids.count(cid)} times")
         if cid not in known:
             problems.append(f"{summary}: claim {cid} is not one of bench/report.py's claims")
-    for cid in known:
-        if cid not in ids:
+    for cid, measurement, _, _ in CLAIMS:
+        if cid not in ids and (measured is None or measurement in measured):
             problems.append(f"{summary}: bench/report.py's claim {cid} is missing from the table")
     if markers:
         verdict = {r["id"]: r["verdict"] for r in rows}
@@ -1233,6 +1445,15 @@ def self_test():
         with open(os.path.join(d, "t.md"), "w") as fh:
             fh.write("text [claim idle-memory-loop: holds] and [claim nosuch: holds] [claim broken]\n")
         probs = check(path, [os.path.join(d, "t.md")], True)
+        # a table made before a measurement existed may lack its claims,
+        # only when its run did not make that measurement
+        older = [r for r in rows if r[0] != "aof-bystander"]
+        for line, ok in (("Measurements: idle cpu.", True), ("Measurements: idle aof.", False), ("", False)):
+            with open(os.path.join(d, "old.md"), "w") as fh:
+                fh.write(f"# x\n\n{line}\n\n" + claims_table(older) + "\n")
+            p = check(os.path.join(d, "old.md"), [], False)
+            expect((p == []) == ok and all("aof-bystander" in x for x in p),
+                   f"check() of a table without aof-bystander, '{line}': {p}")
         expect(any("says idle-memory-loop holds" in p for p in probs)
                and any("nosuch is not in" in p for p in probs)
                and any("malformed" in p for p in probs)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/tour.sh: the tour. Runs every stage, and redis-server when it is
-# installed, side by side through seven measurements, repeated, and writes
+# installed, side by side through eight measurements, repeated, and writes
 # bench/results/ (raw CSVs, summary.md with the claims table, PNG charts)
 # through bench/report.py.
 #
@@ -10,7 +10,8 @@
 #
 #   --quick            the reduced set (about 4 minutes): what make test-docs runs
 #   --only LIST        comma-separated measurements: idle,throughput,bursty,
-#                      reconnect,modest,starvation,cpu
+#                      reconnect,modest,starvation,cpu,aof (aof alone: about
+#                      4 minutes, 30 s with --quick)
 #   --servers LIST     comma-separated: stage1-threads,stage2-pool,stage3-eventloop,
 #                      stage4-offload,redis (or stage1..stage4)
 #   --out DIR          where results go (default bench/results; emptied first)
@@ -23,8 +24,8 @@
 #   --estimate         print the expected duration and the runs, and exit
 #
 # Load comes from bench/loadgen (open loop: bursty, reconnect, modest,
-# starvation) and redis-benchmark (closed loop: peak throughput, CPU-bound;
-# holding idle connections). Every process this script starts is recorded
+# starvation, aof) and redis-benchmark (closed loop: peak throughput,
+# CPU-bound, aof; holding idle connections). Every process this script starts is recorded
 # and stopped on exit, on Ctrl-C and on failure. The script exits non-zero
 # only when it could not run (a tool missing, a server that does not
 # start); the claims' verdicts are report.py's.
@@ -40,7 +41,7 @@ QUICK=0
 REPS=""
 PIN=1
 ESTIMATE_ONLY=0
-ALL_MEASUREMENTS=idle,throughput,bursty,reconnect,modest,starvation,cpu
+ALL_MEASUREMENTS=idle,throughput,bursty,reconnect,modest,starvation,cpu,aof
 ONLY=$ALL_MEASUREMENTS
 SERVERS=stage1-threads,stage2-pool,stage3-eventloop,stage4-offload,redis
 
@@ -78,7 +79,7 @@ done
 . "$HERE/lib/procs.sh"
 # shellcheck source=bench/lib/servers.sh
 . "$HERE/lib/servers.sh"
-for m in idle throughput bursty reconnect modest starvation cpu; do
+for m in idle throughput bursty reconnect modest starvation cpu aof; do
 	# shellcheck disable=SC1090
 	. "$HERE/measure/$m.sh"
 done
@@ -103,6 +104,7 @@ if [ "$QUICK" = 1 ]; then
 	MODEST_CONNS="16" MODEST_SECONDS=1
 	STARVE_SECONDS=1
 	CPU_REQS=60
+	AOF_BENCH_MS=250 AOF_LOAD_MS=500 AOF_DD_WRITES=100
 else
 	SET_NAME=full
 	REPS_CLAIM=10 REPS_OTHER=5
@@ -113,6 +115,7 @@ else
 	MODEST_CONNS="8 32" MODEST_SECONDS=1
 	STARVE_SECONDS=1
 	CPU_REQS=240
+	AOF_BENCH_MS=1000 AOF_LOAD_MS=2000 AOF_DD_WRITES=250
 fi
 if [ -n "$REPS" ]; then
 	case "$REPS" in '' | *[!0-9]* | 0) die "--reps needs a positive number" ;; esac
@@ -139,6 +142,21 @@ DIGEST_ROUNDS=2000       #   ~2.7 ms per DIGEST on a 2020s x86 core
 # its speed-up from 1 to 4 clients is.
 LUA_ROUNDS=30
 LUA_BURN='local v = redis.call("GET", KEYS[1]) local n = tonumber(ARGV[1]) local h = 0 local r = 0 while r < n do local i = 1 while i <= #v do h = (h * 31 + string.byte(v, i)) % 4294967296 i = i + 1 end r = r + 1 end return h'
+AOF_FSYNC=always         # aof: every server's appendfsync
+AOF_CLIENTS=50           # aof: redis-benchmark -t set clients (and 1 client, and -P AOF_PIPELINE)
+AOF_PIPELINE=16
+AOF_N_MIN_1=200          # aof: the fewest SETs a closed-loop test sends: 1 client,
+AOF_N_MIN=1000           #   AOF_CLIENTS clients,
+AOF_N_MIN_PIPE=3200      #   pipelined
+AOF_N_MAX=2000000        #   and the most (each is sized to take about AOF_BENCH_MS)
+AOF_BENCH_TIMEOUT=30     # aof: no closed-loop test may take longer (then the server is left out)
+AOF_RATE_SHARE=0.3       # aof: the open-loop SET rate is this share of 1 / dd's time per
+AOF_RATE_MAX=2000        #   synced write, within these bounds
+AOF_RATE_MIN=50
+AOF_LOAD_CONNS=20        # aof: the open-loop SETs' connections
+AOF_VALUE=0123456789abcdef
+AOF_BYSTANDER_RATE=500   # aof: the bystander's PINGs a second (Poisson)
+AOF_BYSTANDER_CONNS=1    #   on one connection: one client
 STAGE2_LOAD_THREADS=64   # stage 2's pool for the load runs (>= TP_CLIENTS, >= MODEST_CONNS)
 BENCH_TIMEOUT=120        # no single redis-benchmark run may take longer
 LG_DRAIN=2               # loadgen waits this long for the last replies after its schedule
@@ -152,6 +170,7 @@ RECONNECT_CLAIM_SERVERS="stage1-threads stage3-eventloop"
 MODEST_CLAIM_SERVERS="stage1-threads stage3-eventloop"
 STARVE_CLAIM_SERVERS="stage3-eventloop stage4-offload"
 CPU_CLAIM_SERVERS="stage1-threads stage2-pool stage3-eventloop stage4-offload"
+AOF_CLAIM_SERVERS="stage3-eventloop stage4-offload redis"
 
 # ==== Checks ================================================================
 
@@ -159,11 +178,11 @@ want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 for m in $(echo "$ONLY" | tr ',' ' '); do
 	case ",$ALL_MEASUREMENTS," in *",$m,"*) ;; *) die "unknown measurement '$m' (${ALL_MEASUREMENTS//,/ })" ;; esac
 done
-for tool in redis-benchmark redis-cli timeout awk shuf python3; do
+for tool in redis-benchmark redis-cli timeout awk shuf python3 dd df; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (run: scripts/deps.sh tour)"
 done
 [ -r /proc/self/status ] || die "needs Linux /proc to read a server's memory"
-if want bursty || want reconnect || want modest || want starvation; then
+if want bursty || want reconnect || want modest || want starvation || want aof; then
 	[ -x "$LOADGEN_BIN" ] || die "$LOADGEN_BIN is missing: run make tour-bins (or pass --loadgen-bin)"
 fi
 
@@ -258,9 +277,11 @@ MAX_CLIENTS=$((N_MAX + 64))
 # In tenths of a second, in bash's own arithmetic: this runs before anything.
 
 tour_estimate() {
-	local r s n b c t=0 tp cpu
+	local r s n b c t=0 tp cpu aof
 	tp=$((10 + 3 * (TP_REQS / 6000 + TP_PIPE_REQS / 60000 + 2)))
 	cpu=$((10 + CPU_REQS / 20))
+	# three closed-loop tests and the open-loop run, two server starts
+	aof=$((3 * AOF_BENCH_MS / 100 + AOF_LOAD_MS / 100 + 12))
 	for r in $(seq 1 "$REPS_CLAIM"); do
 		for s in "${SERVER_LIST[@]}"; do
 			if want idle && in_round "$r" "$IDLE_CLAIM_SERVERS" "$s"; then
@@ -277,7 +298,9 @@ tour_estimate() {
 			fi
 			want starvation && in_round "$r" "$STARVE_CLAIM_SERVERS" "$s" && t=$((t + 20 * STARVE_SECONDS + 20))
 			want cpu && in_round "$r" "$CPU_CLAIM_SERVERS" "$s" && t=$((t + cpu))
+			want aof && in_round "$r" "$AOF_CLAIM_SERVERS" "$s" && t=$((t + aof))
 		done
+		want aof && t=$((t + 2))
 		if want bursty; then
 			for s in "${BURSTY_SERVERS[@]}"; do
 				in_round "$r" "$BURSTY_CLAIM_SERVERS" "$s" || continue
@@ -310,7 +333,7 @@ fi
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-rm -rf "${OUT:?}/raw" "$OUT/logs" "$OUT/plot"
+rm -rf "${OUT:?}/raw" "$OUT/logs" "$OUT/plot" "$OUT/aof"
 rm -f "$OUT"/*.csv "$OUT"/*.png "$OUT"/summary.md "$OUT"/run.env
 mkdir -p "$OUT/raw" "$OUT/logs"
 LOGS=$OUT/logs
@@ -330,7 +353,9 @@ ESTIMATE=$(tour_estimate)
 		BURST_CONNS BURST_SIZES BURST_EVERY_MS BURST_SECONDS BURST_FAIL_B BURST_S2_THREADS BURST_COMMAND \
 		RECONNECT_RATE RECONNECT_REQUESTS RECONNECT_SECONDS MODEST_CONNS MODEST_RATE MODEST_SECONDS \
 		STARVE_SLEEP STARVE_RATE STARVE_CONNS STARVE_SECONDS CPU_CLIENTS CPU_REQS DIGEST_ROUNDS \
-		DIGEST_VALUE_BYTES LUA_ROUNDS STAGE2_LOAD_THREADS LG_DRAIN LG_GRACE BURST_FAIL_GRACE; do
+		DIGEST_VALUE_BYTES LUA_ROUNDS AOF_FSYNC AOF_CLIENTS AOF_PIPELINE AOF_BENCH_MS AOF_LOAD_MS \
+		AOF_DD_WRITES AOF_RATE_SHARE AOF_RATE_MAX AOF_LOAD_CONNS AOF_BYSTANDER_RATE AOF_BYSTANDER_CONNS AOF_BENCH_TIMEOUT \
+		STAGE2_LOAD_THREADS LG_DRAIN LG_GRACE BURST_FAIL_GRACE; do
 		echo "$(echo "$v" | tr "[:upper:]" "[:lower:]")=${!v}"
 	done
 	echo "server_cpus=${SERVER_CPUS:-not pinned}"
@@ -350,7 +375,7 @@ ESTIMATE=$(tour_estimate)
 progress "the $SET_NAME set: ${ONLY//,/, } on ${SERVER_LIST[*]}; results in $OUT"
 progress "each claim's cell $REPS_CLAIM runs, the others $REPS_OTHER; pinned: server to CPU ${SERVER_CPUS:-none}, load generator to CPU ${LG_CPUS:-none}"
 progress "expected duration: about $(((ESTIMATE + 59) / 60)) min (on a quiet 2-core machine)"
-for m in idle throughput bursty reconnect modest starvation cpu; do
+for m in idle throughput bursty reconnect modest starvation cpu aof; do
 	want "$m" || continue
 	cpu_begin
 	"measure_$m"

@@ -89,19 +89,34 @@ pinned() {
 	if [ -n "$cpus" ]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi
 }
 
-# start_server KEY [CPUS]: starts the server on an ephemeral port (pinned
-# to CPUS when given) and waits until it answers; sets PID[KEY] and
-# PORT[KEY].
+# start_server KEY [CPUS] [AOF-DIR]: starts the server on an ephemeral port
+# (pinned to CPUS when given) and waits until it answers; sets PID[KEY] and
+# PORT[KEY]. With AOF-DIR (the AOF measurement), the server logs every
+# write there with appendfsync AOF_FSYNC: a stage to AOF-DIR/appendonly.aof,
+# Redis to its own file (Redis 7: a manifest and its parts in
+# AOF-DIR/appendonlydir/), never rewriting it, as the stages do not; a
+# stage that does not start so returns 1 instead of ending the tour.
 start_server() {
-	local key=$1 cpus=${2:-} pid port="" line log=$LOGS/$1.log try i
+	local key=$1 cpus=${2:-} aof=${3:-} pid port="" line log=$LOGS/$1.log try i
+	local aof_args=() redis_aof=(--appendonly no --dir "$LOGS")
+	if [ -n "$aof" ]; then
+		mkdir -p "$aof"
+		aof_args=(--appendonly "$aof/appendonly.aof" --appendfsync "$AOF_FSYNC")
+		redis_aof=(--appendonly yes --appendfsync "$AOF_FSYNC" --auto-aof-rewrite-percentage 0 --dir "$aof")
+	fi
 	if [ "$key" != redis ]; then
 	# shellcheck disable=SC2046 # server_argv is words on purpose
-		(pinned "$cpus" $(server_argv "$key") --port 0 --max-clients "$MAX_CLIENTS") \
+		(pinned "$cpus" $(server_argv "$key") --port 0 --max-clients "$MAX_CLIENTS" "${aof_args[@]+"${aof_args[@]}"}") \
 			>"$LOGS/$key.out" 2>>"$log" &
 		pid=$!
 		track "$pid"
 		if line=$("$ROOT/scripts/wait-listening" "$LOGS/$key.out" "$pid" 10 2>/dev/null); then
 			port=${line##*:}
+		fi
+		if [ -z "$port" ] && [ -n "$aof" ]; then
+			# a stage that refuses --appendonly: the AOF measurement leaves it out
+			stop_tracked "$pid"
+			return 1
 		fi
 		[ -n "$port" ] || die "$key did not start (see $log): $(tail -n 3 "$log")"
 		PID[$key]=$pid
@@ -110,9 +125,9 @@ start_server() {
 	fi
 	for try in 1 2 3 4 5; do
 		port=$(free_port) || die "no free port found for redis-server"
-		(pinned "$cpus" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+		(pinned "$cpus" redis-server --port "$port" --bind 127.0.0.1 --save '' "${redis_aof[@]}" \
 			--enable-debug-command yes --daemonize no --maxclients "$MAX_CLIENTS" \
-			--dir "$LOGS" --logfile '') >>"$log" 2>&1 &
+			--logfile '') >>"$log" 2>&1 &
 		pid=$!
 		track "$pid"
 		# Ours answers, with our pid: not some other server that had the port.

@@ -142,7 +142,7 @@ $(DUMP_TESTS:%=$(B)/tests/%): $(B)/tests/unit/dump_fixture.o
 # The append-only file's tests share a fixture (tests/unit/aof_fixture.c): a
 # directory per test, records made by hand, requests run with a log buffer.
 AOF_TESTS := test_aof test_aof_replay test_aof_reader
-$(AOF_TESTS:%=$(B)/tests/%): $(B)/tests/unit/aof_fixture.o
+$(AOF_TESTS:%=$(B)/tests/%): $(B)/tests/unit/aof_fixture.o $(B)/tests/unit/dump_fixture.o
 
 # The RESP tests share a fixture (tests/unit/resp_fixture.c): parser cases
 # fed the way a caller feeds them, however the input is split.

@@ -31,20 +31,6 @@ void aof_fixture_teardown(void)
 
 /* ==== Files =============================================================== */
 
-void aof_write_raw(const char *p, const void *data, size_t len)
-{
-    FILE *f = fopen(p, "wb");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    CU_ASSERT_EQUAL(fwrite(data, 1, len, f), len);
-    CU_ASSERT_EQUAL(fclose(f), 0);
-}
-
-int aof_read_raw(const char *p, buf_t *out)
-{
-    buf_clear(out);
-    return file_read_all(p, out) == 0 ? 0 : -1;
-}
-
 long long aof_file_size(const char *p)
 {
     struct stat st;

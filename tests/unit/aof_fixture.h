@@ -1,6 +1,8 @@
 #ifndef AOF_FIXTURE_H
 #define AOF_FIXTURE_H
 
+#include "dump_fixture.h" /* write_raw(), read_raw(): the same files, read and written raw */
+
 /*
  * What the unit tests of the append-only file share (test_aof.c,
  * test_aof_replay.c, test_aof_reader.c): a fresh directory per test with
@@ -48,11 +50,7 @@ extern char aof_path[320];
 void aof_fixture_setup(void);
 void aof_fixture_teardown(void);
 
-/* Writes data[0..len) to the file at p, created or truncated. */
-void aof_write_raw(const char *p, const void *data, size_t len);
 
-/* Reads the file at p into out (cleared first). Returns 0 or -1. */
-int aof_read_raw(const char *p, buf_t *out);
 
 /* The size of the file at p as stat() sees it, or -1 when there is none. */
 long long aof_file_size(const char *p);

@@ -251,7 +251,7 @@ static void test_open_write_close(void)
     CU_ASSERT_EQUAL(a.fd, -1);
 
     buf_t file = BUF_INIT;
-    CU_ASSERT_EQUAL_FATAL(aof_read_raw(aof_path, &file), 0);
+    CU_ASSERT_EQUAL_FATAL(read_raw(aof_path, &file), 0);
     BUF_IS(&file, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n");
     buf_free(&file);
 }
@@ -259,7 +259,7 @@ static void test_open_write_close(void)
 /* Reopened, the file grows at its end, whoever wrote what was there. */
 static void test_reopen_appends(void)
 {
-    aof_write_raw(aof_path, "written by hand\n", 16);
+    write_raw(aof_path, "written by hand\n", 16);
     aof_t a;
     CU_ASSERT_EQUAL_FATAL(aof_open(&a, aof_path, 0), 0);
     CU_ASSERT_EQUAL(aof_write(&a, rec1, sizeof rec1 - 1), 0);
@@ -270,7 +270,7 @@ static void test_reopen_appends(void)
     aof_close(&a);
 
     buf_t file = BUF_INIT;
-    CU_ASSERT_EQUAL_FATAL(aof_read_raw(aof_path, &file), 0);
+    CU_ASSERT_EQUAL_FATAL(read_raw(aof_path, &file), 0);
     BUF_IS(&file, "written by hand\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
                   "*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n");
 
@@ -359,7 +359,7 @@ static void test_fail_exits(void)
     CU_ASSERT_EQUAL(WEXITSTATUS(status), AOF_EXIT_STATUS);
     CU_ASSERT_EQUAL(AOF_EXIT_STATUS, 4);
     buf_t text = BUF_INIT;
-    CU_ASSERT_EQUAL_FATAL(aof_read_raw(logpath, &text), 0);
+    CU_ASSERT_EQUAL_FATAL(read_raw(logpath, &text), 0);
     buf_append(&text, "", 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(text.data, " error: /some/appendonly.aof: fdatasync failed: "
                                              "Input/output error; writes it covered may not be "

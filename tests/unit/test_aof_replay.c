@@ -27,7 +27,7 @@
 static int load(const void *data, size_t len, store_t **s, aof_loaded_t *info, char *err,
                 size_t errlen)
 {
-    aof_write_raw(aof_path, data, len);
+    write_raw(aof_path, data, len);
     *s = store_new();
     memset(info, 0xa5, sizeof *info); /* aof_load() must fill it all */
     return aof_load(aof_path, *s, info, err, errlen);
@@ -155,7 +155,7 @@ static void check_every_cut(const char *last, size_t last_len, int whole_replays
         int rc = load(file.data, file.len, &s, &info, err, sizeof err);
         int ok = rc == 0 && info.commands == 4 && info.cut_at == blen && info.cut_len == p &&
                  info.size == blen && aof_file_size(aof_path) == (long long)blen &&
-                 aof_read_raw(aof_path, &after) == 0 && after.len == blen &&
+                 read_raw(aof_path, &after) == 0 && after.len == blen &&
                  memcmp(after.data, before, blen) == 0 && store_count(s) == 2 &&
                  aof_value_is(s, D("k1"), D("v1")) == 1 && aof_value_is(s, D("n"), D("1")) == 1;
         if (!ok && bad++ == 0)
@@ -238,7 +238,7 @@ static void check_refused(const corrupt_case_t *c, size_t i)
     CU_ASSERT_EQUAL(info.commands, c->replayed);
     CU_ASSERT_EQUAL(info.cut_len, 0);
     CU_ASSERT_EQUAL(aof_file_size(aof_path), (long long)c->len);
-    CU_ASSERT_EQUAL(aof_read_raw(aof_path, &after), 0);
+    CU_ASSERT_EQUAL(read_raw(aof_path, &after), 0);
     CU_ASSERT(aof_bytes_are("the file", after.data, after.len, c->data, c->len));
     if (c->replayed > 0)
         VALUE_IS(s, "k1", "v1");

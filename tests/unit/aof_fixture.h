@@ -50,8 +50,6 @@ extern char aof_path[320];
 void aof_fixture_setup(void);
 void aof_fixture_teardown(void);
 
-
-
 /* The size of the file at p as stat() sees it, or -1 when there is none. */
 long long aof_file_size(const char *p);
 

@@ -13,6 +13,7 @@
 #   make diff-A-B             the port from stage A to stage B, e.g. make diff-2-3
 #   make diffs / check-diffs  write / check the committed stage diffs (docs/diffs/)
 #   make test-docs            run every command of README.md and TUTORIAL.md
+#   make check-exercise N.M   check your answer to exercise N.M (check-exercises: all)
 #   make clean
 #
 # Missing Debian packages are installed on first use by scripts/deps.sh.
@@ -278,11 +279,40 @@ check-diffs:
 test-docs: all | $(DEPS_STAMP)-docs $(DEPS_STAMP)-test
 	scripts/test-docs.sh
 
+# ==== Exercises ==============================================================
+
+# Every graded exercise of TUTORIAL.md has a checker, tests/exercises/N.M.sh
+# (tests/exercises/lib.sh says how one works): `make check-exercise 1.3`
+# builds what you changed, runs it and says PASS or NOT YET; `make
+# check-exercises` runs them all. `make verify-exercises` (CI) proves each
+# checker can fail and pass: NOT YET on the tree, PASS with its reference
+# solution (N.M.patch), NOT YET with its decoy (N.M.decoy.patch).
+EXERCISES := $(shell cd tests/exercises 2>/dev/null && ls [0-9]*.[0-9]*.sh 2>/dev/null | sed 's/\.sh$$//' | sort -V)
+EXERCISE_GOALS := $(filter $(EXERCISES),$(MAKECMDGOALS))
+
+check-exercise: | $(DEPS_STAMP)-build $(DEPS_STAMP)-test
+	@if [ -z "$(EXERCISE_GOALS)" ]; then \
+	  echo "usage: make check-exercise N.M  (N.M one of: $(EXERCISES))" >&2; exit 2; fi
+	@tests/exercises/check.sh $(EXERCISE_GOALS)
+
+check-exercises: | $(DEPS_STAMP)-build $(DEPS_STAMP)-test
+	@tests/exercises/check.sh $(EXERCISES)
+
+verify-exercises: | $(DEPS_STAMP)-build $(DEPS_STAMP)-test
+	tests/exercises/verify.sh
+
+# `make check-exercise 1.3`: the exercise's number is a goal too; it does
+# nothing by itself.
+ifneq ($(EXERCISE_GOALS),)
+$(EXERCISE_GOALS):
+	@:
+endif
+
 # ==== Housekeeping ============================================================
 
 clean:
 	rm -rf build
 
-.PHONY: all test test-unit test-scripts check lint format fuzz tour tour-bins diffs check-diffs test-docs clean $(foreach s,$(STAGES),$(firstword $(subst -, ,$(s))))
+.PHONY: all test test-unit test-scripts check lint format fuzz tour tour-bins diffs check-diffs test-docs check-exercise check-exercises verify-exercises clean $(foreach s,$(STAGES),$(firstword $(subst -, ,$(s))))
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -1466,7 +1466,7 @@ def self_test():
 
 
 def show(summary, ids):
-    """The claims' rows of a summary, one figure a line: what chapter 5's
+    """The claims' rows of a summary, one figure a line: what chapter 6's
     console blocks print."""
     rows = {r["id"]: r for r in read_claims_table(summary)}
     out = []
@@ -1483,7 +1483,7 @@ def show(summary, ids):
 
 def refresh_tutorial(text):
     """Rewrites the expected output of every console command of TEXT that
-    reads bench/reference/ (chapter 5's `bench/report.py --show ...`, its
+    reads bench/reference/ (chapter 6's `bench/report.py --show ...`, its
     verdicts and machine), by running it from the repository's root. Claim
     marks ([claim ID: VERDICT]) are left alone: the prose around them is a
     person's to reread (make test-docs lists the ones that disagree)."""

@@ -188,9 +188,11 @@ endef
 test-unit: $(UNIT_BINS)
 	$(foreach t,$(UNIT_BINS),$(call run_test,$(t))$(newline))
 
-# The tutorial's and the tour's helper script, on fake servers.
+# The tutorial's and the tour's helper script, on fake servers; the check
+# that every hunk of a stage diff is explained, on doctored tutorials.
 test-scripts:
 	$(call run_test,scripts/test-wait-listening.sh)
+	$(call run_test,scripts/test-stage-diffs.sh)
 
 test: test-unit test-scripts $(addprefix test-,$(STAGE_NAMES))
 	@echo "==== all tests passed ($(VARIANT))"
@@ -266,8 +268,9 @@ diff-%:
 
 # docs/diffs/ holds the stage-to-stage diffs the tutorial quotes; check-diffs
 # fails when they are stale, when a port goes over its budget of changed
-# lines, when a change only moves whitespace, or when TUTORIAL.md quotes a
-# hunk that is not in them (scripts/stage-diffs.sh says why each budget).
+# lines, when a change only moves whitespace, when TUTORIAL.md quotes a
+# hunk that is not in them, or when a hunk's chapter does not mention it
+# (scripts/stage-diffs.sh says why each budget, and the rule for hunks).
 diffs:
 	@scripts/stage-diffs.sh write
 

@@ -5,11 +5,46 @@
 #   scripts/stage-diffs.sh write        write docs/diffs/N-M.diff for 1-2, 2-3, 3-4
 #   scripts/stage-diffs.sh check        fail when a committed diff is stale, a port
 #                                       is over its budget, a change is whitespace
-#                                       only, a carried file differs, or a ```diff
-#                                       block in TUTORIAL.md is not from the diffs
+#                                       only, a carried file differs, a ```diff
+#                                       block in TUTORIAL.md is not from the diffs,
+#                                       or a hunk's chapter does not mention it
 #   scripts/stage-diffs.sh hunk N-M TEXT
 #                                       print the hunk of N-M.diff that contains
 #                                       TEXT, for quoting in TUTORIAL.md
+#   scripts/stage-diffs.sh names N-M [TUTORIAL]
+#                                       list every hunk of N-M.diff with each name
+#                                       its chapter must mention, and "ok" or
+#                                       "MISSING"
+#   scripts/stage-diffs.sh explained [TUTORIAL]
+#                                       only the last check, on TUTORIAL.md or the
+#                                       file given (scripts/test-stage-diffs.sh
+#                                       gives it doctored copies)
+#
+# Every hunk is explained. Each hunk of docs/diffs/N-M.diff must be named
+# in the chapter for that pair (1-2: chapter 2, 2-3: chapter 3, 3-4:
+# chapter 4), in a sentence that says what changed and why. The hunks of
+# append.c, append.h, lag.c and lag.h may be explained in chapter 5
+# instead, which follows the append-only file, and the loop time its
+# writes cost, through every stage. A hunk's names are the top-level
+# definitions that its changed lines (blank ones aside) belong to, read
+# from the stage's file on the side of the line:
+#   - a function, or a prototype: `name()`
+#   - a struct, enum or union: `struct tag`, `enum tag`, or `name_t` when
+#     it is a typedef (typedef struct tag { ... } name_t;)
+#   - a macro: `NAME`; a variable, or a typedef of another type: `name`
+#   - a comment right above a definition (no blank line between) is part
+#     of it; a line outside every definition (the file's header comment, an
+#     #include, a section banner) names the file: `server.c`
+#   - a file the port adds or removes whole is one hunk, named by the file
+#     (`pool.c`): the chapter walks through a new module as a whole.
+# A chapter mentions a name when its prose (not a fenced block, not an
+# "Exercises" section) has a code span that starts with it, after an
+# optional path: `listen_on()`, `listen_on(srv)`, `stage3-eventloop/lag.c`;
+# `srv->listener` is not a mention of `listener`. One mention serves every
+# hunk of that pair with the name. The rule is a floor: a machine cannot
+# tell a sentence that says why from a list of names, so write the
+# sentence. The failure names the diff, the file, the hunk's @@ line and
+# the name to mention.
 #
 # The diffs come from `git diff --no-index --histogram`, whose headers carry
 # no timestamps: the same trees always give the same bytes. Histogram keeps
@@ -191,6 +226,205 @@ check_quotes() {
 	echo "TUTORIAL.md: $block quoted diff block(s) checked"
 }
 
+# ==== Every hunk explained ==================================================
+
+# The chapter that explains pair N-M.
+chapter_of() {
+	case "$1" in
+	1-2) echo 2 ;;
+	2-3) echo 3 ;;
+	3-4) echo 4 ;;
+	esac
+}
+
+# Files whose hunks chapter 5 may explain instead (see the top).
+CHAPTER5_FILES="append.c append.h lag.c lag.h"
+
+# For every hunk of diff file $1: "FILE<TAB>@@ LINE<TAB>NAME", once for each
+# name it changes (the rule is at the top). The names are read from the
+# stages' files, of which check_fresh proves the diff is.
+hunk_names() {
+	awk '
+		function base(p) { sub(/^.*\//, "", p); return p }
+		# The name of a function from its first line: the identifier before
+		# the first "(", or inside "(*name)" for a function pointer type.
+		function ident_before_paren(s,   i, t) {
+			if (match(s, /\(\*[A-Za-z_][A-Za-z0-9_]*\)/))
+				return substr(s, RSTART + 2, RLENGTH - 3)
+			t = substr(s, 1, index(s, "(") - 1)
+			sub(/[ \t*]+$/, "", t)
+			match(t, /[A-Za-z_][A-Za-z0-9_]*$/)
+			return substr(t, RSTART, RLENGTH)
+		}
+		# The name a definition starting with line s goes by (the rule).
+		function def_name(s,   t, p, e) {
+			if (s ~ /^#[ \t]*define[ \t]/) {
+				t = s; sub(/^#[ \t]*define[ \t]+/, "", t)
+				match(t, /^[A-Za-z_][A-Za-z0-9_]*/)
+				return substr(t, 1, RLENGTH)
+			}
+			if (s ~ /^(typedef[ \t]+)?(struct|enum|union)[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*\{/ ||
+			    s ~ /^(struct|enum|union)[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*;/) {
+				t = s; sub(/^typedef[ \t]+/, "", t)
+				match(t, /^(struct|enum|union)[ \t]+[A-Za-z_][A-Za-z0-9_]*/)
+				t = substr(t, 1, RLENGTH); gsub(/[ \t]+/, " ", t)
+				return t
+			}
+			p = index(s, "("); e = index(s, "=")
+			if (p && (!e || p < e))
+				return ident_before_paren(s) "()"
+			t = s; sub(/[ \t]*[=;[{].*$/, "", t)
+			match(t, /[A-Za-z_][A-Za-z0-9_]*$/)
+			return substr(t, RSTART, RLENGTH)
+		}
+		# Gives every line of the C file at path an owner in owner[side, line]:
+		# the id of the top-level definition it belongs to (0: the file itself),
+		# whose name is dname[id]. It relies on the layout clang-format gives:
+		# a definition starts at column 0, a body or initializer ends at a
+		# "}" in column 0. States (st): 0 between definitions, 1 in a
+		# declaration that has not yet reached its "{" or ";", 2 in a body,
+		# 3 in a macro continued with "\", 4 in a comment at the top, whose
+		# lines (pend) go to the definition right below it, if any.
+		function scan(path, side,   s, ln, st, cur, i, np, td, nm) {
+			ln = 0; st = 0; cur = 0; np = 0
+			while ((getline s < path) > 0) {
+				ln++
+				owner[side, ln] = 0
+				if (st == 4) { pend[++np] = ln; if (index(s, "*/")) st = 0; continue }
+				if (st == 3) { owner[side, ln] = cur; if (s !~ /\\$/) st = 0; continue }
+				if (st == 2) {
+					owner[side, ln] = cur
+					if (s ~ /^}/) {
+						st = 0
+						if (td && match(s, /[A-Za-z_][A-Za-z0-9_]*[ \t]*;/)) {
+							nm = substr(s, RSTART, RLENGTH); sub(/[ \t]*;$/, "", nm)
+							dname[cur] = nm
+						}
+					}
+					continue
+				}
+				if (st == 1) {
+					owner[side, ln] = cur
+					if (s ~ /^\{/ || s ~ /\{[ \t]*$/) st = 2
+					else if (s ~ /;[ \t]*(\/\*.*\*\/[ \t]*)?$/) st = 0
+					continue
+				}
+				if (s ~ /^[ \t]*$/) { np = 0; continue }
+				if (s ~ /^\/\*/) {
+					pend[++np] = ln
+					if (!index(substr(s, 3), "*/")) st = 4
+					continue
+				}
+				if (s ~ /^#[ \t]*define[ \t]/ || s ~ /^[A-Za-z_]/) {
+					cur = ++ndef; dname[cur] = def_name(s); td = (s ~ /^typedef[ \t]/)
+					owner[side, ln] = cur
+					for (i = 1; i <= np; i++) owner[side, pend[i]] = cur
+					np = 0
+					if (s ~ /^#/) st = (s ~ /\\$/) ? 3 : 0
+					else if (s ~ /\{[ \t]*$/) st = 2
+					else if (s ~ /;[ \t]*(\/\*.*\*\/[ \t]*)?$/) st = 0
+					else st = 1
+					continue
+				}
+				np = 0 # any other line at the top: #include, #if, a guard
+			}
+			close(path)
+		}
+		# The name a changed line of side a (old) or b (new) counts for.
+		function name_of(side, ln,   id) {
+			id = owner[side, ln]
+			return id ? dname[id] : (side == "a" ? base(fa) : base(fb))
+		}
+		function add(n) { if (!(n in seen)) { seen[n] = 1; names[++nn] = n } }
+		function flush(   i) {
+			if (hunk != "")
+				for (i = 1; i <= nn; i++) printf "%s\t%s\t%s\n", file, hunk, names[i]
+			hunk = ""; nn = 0; delete seen
+		}
+		/^diff --git / {
+			flush(); inhunk = 0
+			fa = $3; fb = $4; sub(/^a\//, "", fa); sub(/^b\//, "", fb)
+			file = fb; whole = 0; scanned = 0
+			next
+		}
+		/^new file mode/ && !inhunk { whole = 1; file = fb; next }
+		/^deleted file mode/ && !inhunk { whole = 1; file = fa; next }
+		/^@@ / {
+			flush(); inhunk = 1; hunk = $0
+			if (!scanned && !whole) { delete owner; scan(fa, "a"); scan(fb, "b"); scanned = 1 }
+			split($2, o, ","); split($3, n, ",")
+			ol = substr(o[1], 2) + 0; nl = substr(n[1], 2) + 0
+			if (whole) add(base(file))
+			next
+		}
+		!inhunk { next }
+		/^-/ { if (!whole && $0 !~ /^-[ \t]*$/) add(name_of("a", ol)); ol++; next }
+		/^\+/ { if (!whole && $0 !~ /^\+[ \t]*$/) add(name_of("b", nl)); nl++; next }
+		/^ / { ol++; nl++; next }
+		END { flush() }
+	' "$1"
+}
+
+# Reads hunk_names lines on stdin and the tutorial $2; prints each line
+# with a fourth field, "ok" or "MISSING", for pair $1.
+mentioned() {
+	awk -F '\t' -v ch="$(chapter_of "$1")" -v ch5files="$CHAPTER5_FILES" -v tutorial="$2" '
+		# The prose of chapter n: no fenced block, no Exercises section.
+		function load(n,   l, inch, skip, fence, t) {
+			t = ""
+			while ((getline l < tutorial) > 0) {
+				if (l ~ /^## /) { inch = (index(l, "## Chapter " n ":") == 1); skip = 0 }
+				if (l ~ /^### /) skip = (l ~ /^### Exercises/)
+				if (l ~ /^```/) { fence = !fence; continue }
+				if (inch && !skip && !fence) t = t l "\n"
+			}
+			close(tutorial)
+			return t
+		}
+		# Does text t have a code span that starts with name (after an
+		# optional path: `stage3-eventloop/lag.c`)?
+		function has(t, name,   p, i, before, after, rest) {
+			sub(/\(\)$/, "", name)
+			rest = t
+			while ((p = index(rest, name)) > 0) {
+				after = substr(rest, p + length(name), 1)
+				i = p - 1
+				if (substr(rest, i, 1) == "/")
+					while (i > 1 && substr(rest, i, 1) !~ /[` \n]/) i--
+				before = substr(rest, i, 1)
+				if (before == "`" && after !~ /[A-Za-z0-9_.]/) return 1
+				rest = substr(rest, p + length(name))
+			}
+			return 0
+		}
+		BEGIN {
+			text = load(ch); text5 = load(5)
+			n = split(ch5files, f, " ")
+			for (i = 1; i <= n; i++) in5[f[i]] = 1
+		}
+		{
+			file = $1; sub(/^.*\//, "", file)
+			ok = has(text, $3) || ((file in in5) && has(text5, $3))
+			print $0 "\t" (ok ? "ok" : "MISSING")
+		}'
+}
+
+# Fails for every hunk whose chapter does not mention one of its names.
+check_explained() {
+	local tutorial=$1 pair line file h name state missing=0 total=0
+	for pair in $PAIRS; do
+		while IFS=$'\t' read -r file h name state; do
+			total=$((total + 1))
+			[ "$state" = ok ] && continue
+			missing=$((missing + 1))
+			line="chapter $(chapter_of "$pair")"
+			case " $CHAPTER5_FILES " in *" ${file##*/} "*) line="$line (or 5)" ;; esac
+			problem "$OUT/$pair.diff: $file, hunk '$h': $line of $tutorial must mention \`$name\` (in a sentence that says what changed and why)"
+		done < <(hunk_names "$OUT/$pair.diff" | mentioned "$pair" "$tutorial")
+	done
+	echo "$tutorial: $((total - missing)) of $total hunk names mentioned in their chapters"
+}
+
 hunk() {
 	local pair=$1 text=$2
 	awk -v text="$text" '
@@ -210,7 +444,23 @@ check)
 		check_focus "$pair"
 	done
 	check_quotes
+	check_explained TUTORIAL.md
 	exit $fail
+	;;
+explained)
+	check_explained "${2:-TUTORIAL.md}"
+	exit $fail
+	;;
+names)
+	[ $# -ge 2 ] || {
+		echo "usage: $0 names N-M [TUTORIAL]" >&2
+		exit 2
+	}
+	[ -n "$(chapter_of "$2")" ] || {
+		echo "stage-diffs: no pair $2 (one of: $PAIRS)" >&2
+		exit 2
+	}
+	hunk_names "$OUT/$2.diff" | mentioned "$2" "${3:-TUTORIAL.md}"
 	;;
 hunk)
 	[ $# -eq 3 ] || {
@@ -220,7 +470,7 @@ hunk)
 	hunk "$2" "$3"
 	;;
 *)
-	echo "usage: $0 write | check | hunk N-M TEXT" >&2
+	echo "usage: $0 write | check | hunk N-M TEXT | names N-M [TUTORIAL] | explained [TUTORIAL]" >&2
 	exit 2
 	;;
 esac

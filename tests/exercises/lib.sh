@@ -21,8 +21,11 @@ EX_PIDS=()
 
 ex_cleanup() {
 	local pid
+	# Reaped here, quietly: bash would otherwise report each as "Killed".
 	for pid in "${EX_PIDS[@]}"; do
-		kill -KILL "$pid" 2>/dev/null || true
+		{
+			kill -KILL "$pid" && wait "$pid"
+		} 2>/dev/null || true
 	done
 	rm -rf "$EX_TMP"
 }

@@ -36,14 +36,13 @@ static int replay_command(reader_t *r, store_t *s, resp_arg_t **argv, size_t *ca
     int rc = reader_command(r, argv, cap, RESP_ARRAY_MAX, &argc);
     if (rc != 0)
         return rc;
-    buf_clear(reply);
-    const cmd_t *cmd = cmd_lookup(argc, *argv, reply);
+    const cmd_t *cmd = cmd_find(argc, *argv);
     reader_quote((*argv)[0].ptr, (*argv)[0].len, 16, found, sizeof found);
-    static const char arity[] = "wrong number of arguments";
-    if (cmd == NULL && memmem(reply->data, reply->len, arity, sizeof arity - 1) != NULL)
-        return reader_corrupt(r, start, "%s with the wrong number of arguments", found);
     if (cmd == NULL || !(cmd->flags & CMD_WRITE) || (cmd->flags & CMD_SLOW))
         return reader_corrupt(r, start, "expected a write command, found %s", found);
+    if (!cmd_arity_ok(cmd, argc))
+        return reader_corrupt(r, start, "%s with the wrong number of arguments", found);
+    buf_clear(reply);
     cmd_call(cmd, argc, *argv, s, &no_env, reply, NULL);
     if (reply->len > 0 && reply->data[0] == '-') {
         reader_quote(reply->data + 1, reply->len - 3, 64, found, sizeof found);

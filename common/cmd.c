@@ -241,30 +241,48 @@ static void add_unknown_subcommand(const cmd_entry_t *container, const resp_arg_
                     arg_quote_len(sub, ARG_QUOTE_MAX), arg_ptr(sub), upper);
 }
 
-static int arity_ok(const cmd_t *c, size_t argc)
+int cmd_arity_ok(const cmd_t *c, size_t argc)
 {
     if (c->arity >= 0)
         return argc == (size_t)c->arity;
     return argc >= (size_t)-c->arity;
 }
 
+/* The entry argv names: a subcommand's when argv[0] is a container and
+ * argc allows one. NULL when there is none; then *container is the
+ * container whose subcommand was not found, or NULL. */
+static const cmd_entry_t *find_entry(size_t argc, const resp_arg_t *argv,
+                                     const cmd_entry_t **container)
+{
+    const cmd_entry_t *e = table_find(cmd_table, &argv[0]);
+    *container = NULL;
+    if (e == NULL || e->subs == NULL || argc < 2)
+        return e;
+    *container = e;
+    return table_find(e->subs, &argv[1]);
+}
+
+const cmd_t *cmd_find(size_t argc, const resp_arg_t *argv)
+{
+    assert(argc >= 1);
+    const cmd_entry_t *container;
+    const cmd_entry_t *e = find_entry(argc, argv, &container);
+    return e != NULL ? &e->cmd : NULL;
+}
+
 const cmd_t *cmd_lookup(size_t argc, const resp_arg_t *argv, buf_t *out)
 {
     assert(argc >= 1);
-    const cmd_entry_t *e = table_find(cmd_table, &argv[0]);
+    const cmd_entry_t *container;
+    const cmd_entry_t *e = find_entry(argc, argv, &container);
     if (e == NULL) {
-        add_unknown_command(argc, argv, out);
+        if (container != NULL)
+            add_unknown_subcommand(container, &argv[1], out);
+        else
+            add_unknown_command(argc, argv, out);
         return NULL;
     }
-    if (e->subs != NULL && argc >= 2) {
-        const cmd_entry_t *sub = table_find(e->subs, &argv[1]);
-        if (sub == NULL) {
-            add_unknown_subcommand(e, &argv[1], out);
-            return NULL;
-        }
-        e = sub;
-    }
-    if (!arity_ok(&e->cmd, argc)) {
+    if (!cmd_arity_ok(&e->cmd, argc)) {
         resp_add_errorf(out, "ERR wrong number of arguments for '%s' command", e->cmd.name);
         return NULL;
     }

@@ -81,6 +81,16 @@ struct cmd {
 const cmd_t *cmd_lookup(size_t argc, const resp_arg_t *argv, buf_t *out);
 
 /*
+ * The command argv names (its subcommand where it has them), whatever the
+ * number of arguments; NULL when there is none. For a caller that tells
+ * the two errors apart without parsing a reply (the AOF's replay).
+ */
+const cmd_t *cmd_find(size_t argc, const resp_arg_t *argv);
+
+/* Nonzero when argc (the name included) suits c's arity. */
+int cmd_arity_ok(const cmd_t *c, size_t argc);
+
+/*
  * Runs a command that is not CMD_SLOW and appends its reply to out. When
  * the command's flags say it reads or writes the store, the caller holds
  * whatever protects the store for the duration of the call. Slow commands

@@ -93,26 +93,3 @@ int aof_value_is(const store_t *s, const char *key, size_t klen, const char *val
         return -1;
     return aof_bytes_are("value", got, glen, val, vlen);
 }
-
-typedef struct compare {
-    const store_t *other;
-    size_t bad;
-} compare_t;
-
-static int compare_cb(const char *key, size_t klen, const char *val, size_t vlen, void *arg)
-{
-    compare_t *c = arg;
-    const char *got;
-    size_t glen;
-    if (store_get(c->other, key, klen, &got, &glen) != 0 || glen != vlen ||
-        (vlen > 0 && memcmp(got, val, vlen) != 0))
-        c->bad++;
-    return 0;
-}
-
-int aof_stores_equal(const store_t *a, const store_t *b)
-{
-    compare_t c = {b, 0};
-    store_foreach(a, compare_cb, &c);
-    return c.bad == 0 && store_count(a) == store_count(b);
-}

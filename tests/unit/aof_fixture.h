@@ -77,7 +77,6 @@ int aof_value_is(const store_t *s, const char *key, size_t klen, const char *val
 
 #define ABSENT(s, key) CU_ASSERT(aof_value_is(s, key, sizeof(key) - 1, NULL, 0) == -1)
 
-/* 1 when a and b hold exactly the same keys and values. */
-int aof_stores_equal(const store_t *a, const store_t *b);
+/* Stores are compared with dump_fixture.h's stores_equal(). */
 
 #endif /* AOF_FIXTURE_H */

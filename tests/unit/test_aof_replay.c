@@ -5,6 +5,7 @@
  * own in test_aof_reader.c, over aof_fixture.c. */
 
 #include "aof_fixture.h"
+#include "dump_fixture.h"
 
 #include "aof.h"
 #include "harness.h"
@@ -126,7 +127,7 @@ static void test_load_what_commands_log(void)
     CU_ASSERT_EQUAL_FATAL(load(log.data, log.len, &s, &info, NULL, 0), 0);
     CU_ASSERT_EQUAL(info.commands, 500 + 500 + 167);
     CU_ASSERT_EQUAL(info.size, log.len);
-    CU_ASSERT(aof_stores_equal(live, s));
+    CU_ASSERT(stores_equal(live, s));
     VALUE_IS(s, "c0", "100");
     buf_free(&log);
     buf_free(&out);

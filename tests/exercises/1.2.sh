@@ -25,7 +25,9 @@ check() {
 		"a data race reported (WARNING: ThreadSanitizer: data race), the test failing" \
 		"${first:-no report}, suite status $rc${where:+; accesses in: $where}"
 	if [ -n "$first" ] && [ "$rc" != 0 ]; then
-		ex_pass "TSan saw two threads touch the store with nothing ordering them ($log has the report)"
+		sed -n '/WARNING: ThreadSanitizer/,/SUMMARY/p' "$log" |
+			grep -E 'WARNING|^  (Read|Write|Previous|Atomic)|^    #[0-2] ' | head -n 9 | sed 's/^/  | /'
+		ex_pass "TSan saw two threads touch the store with nothing ordering them"
 	fi
 	if [ "$rc" != 0 ]; then
 		tail -n 20 "$log" | sed 's/^/  | /'

@@ -136,9 +136,9 @@ ex_not_yet() {
 # ex_connect VAR: opens a connection to the server ex_start started; stores
 # its file descriptor in VAR. Fails (status 1) when the connection is refused.
 ex_connect() {
-	local fd
-	exec {fd}<>"/dev/tcp/127.0.0.1/$EX_PORT" || return 1
-	printf -v "$1" '%s' "$fd"
+	local ex_fd_ # a name the caller's VAR (often "fd") cannot shadow
+	exec {ex_fd_}<>"/dev/tcp/127.0.0.1/$EX_PORT" || return 1
+	printf -v "$1" '%s' "$ex_fd_"
 }
 
 # ex_close FD...: closes connections opened by ex_connect.

@@ -27,6 +27,10 @@ ex_cleanup() {
 			kill -KILL "$pid" && wait "$pid"
 		} 2>/dev/null || true
 	done
+	# Reaped here, so that bash does not report each one as "Killed".
+	for pid in "${EX_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
 	rm -rf "$EX_TMP"
 }
 trap ex_cleanup EXIT
@@ -124,4 +128,85 @@ ex_pass() {
 ex_not_yet() {
 	echo "  ${1:-}"
 	exit 1
+}
+
+# ==== Raw connections and waiting (added for chapters 1 and 2) ===========
+#
+# A checker that needs clients it controls byte by byte (idle ones that
+# never send, one whose reply must not come yet) opens them from bash itself
+# on /dev/tcp: no helper process, nothing sent that the checker did not write.
+
+# ex_connect VAR: opens a connection to the server ex_start started; stores
+# its file descriptor in VAR. Fails (status 1) when the connection is refused.
+ex_connect() {
+	local ex_fd_ # a name the caller's VAR (often "fd") cannot shadow
+	exec {ex_fd_}<>"/dev/tcp/127.0.0.1/$EX_PORT" || return 1
+	printf -v "$1" '%s' "$ex_fd_"
+}
+
+# ex_close FD...: closes connections opened by ex_connect.
+ex_close() {
+	local fd
+	for fd in "$@"; do
+		exec {fd}>&-
+	done
+}
+
+# ex_send FD TEXT: writes TEXT (printf escapes allowed, e.g. 'PING\r\n').
+ex_send() {
+	# shellcheck disable=SC2059 # the escapes in TEXT are the point
+	printf "$2" >&"$1"
+}
+
+# ex_read_line FD SECONDS: prints the next line the server sent, without its
+# CRLF. Status 0; 1 when the server closed the connection (EOF) first; 2
+# when nothing came within SECONDS (fractions allowed).
+ex_read_line() {
+	local line rc=0
+	IFS= read -r -t "$2" -u "$1" line || rc=$?
+	if [ "$rc" = 0 ]; then
+		printf '%s\n' "${line%$'\r'}"
+		return 0
+	fi
+	[ "$rc" -gt 128 ] && return 2
+	return 1
+}
+
+# ex_request FD TEXT SECONDS: sends TEXT and prints the reply: the line of
+# a simple string, error or integer, the body of a bulk string (INFO).
+# Statuses as ex_read_line's.
+ex_request() {
+	local line body rc=0
+	ex_send "$1" "$2" || return 1
+	line=$(ex_read_line "$1" "$3") || return $?
+	case "$line" in
+	\$-1) echo "(nil)" ;;
+	\$*)
+		IFS= read -r -N "$((${line#\$} + 2))" -t "$3" -u "$1" body || rc=$?
+		[ "$rc" -gt 128 ] && return 2
+		[ "$rc" != 0 ] && return 1
+		printf '%s\n' "${body%$'\r\n'}" | tr -d '\r'
+		;;
+	*) printf '%s\n' "$line" ;;
+	esac
+}
+
+# ex_wait_until SECONDS COMMAND...: runs COMMAND every 0.1 s until it
+# succeeds (status 0) or SECONDS have passed (status 1).
+ex_wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.1
+	done
+}
+
+# ex_ncpu: the CPUs this process may run on, or the online ones if more:
+# glibc sizes its malloc arena limit (8 per CPU on 64-bit) from them.
+ex_ncpu() {
+	local a b
+	a=$(nproc 2>/dev/null || echo 1)
+	b=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+	echo $((a > b ? a : b))
 }

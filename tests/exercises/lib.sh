@@ -27,10 +27,6 @@ ex_cleanup() {
 			kill -KILL "$pid" && wait "$pid"
 		} 2>/dev/null || true
 	done
-	# Reaped here, so that bash does not report each one as "Killed".
-	for pid in "${EX_PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
 	rm -rf "$EX_TMP"
 }
 trap ex_cleanup EXIT

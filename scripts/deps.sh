@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh: make sure the Debian packages a target needs are installed.
 #
-# usage: scripts/deps.sh GROUP...   (GROUP: build test lint fuzz tour valgrind docs)
+# usage: scripts/deps.sh GROUP...   (GROUP: build test lint fuzz tour valgrind debug docs)
 #
 # Checks each package with dpkg-query. Installs the missing ones with apt-get
 # when running as root, or through sudo when sudo works without a password;
@@ -18,16 +18,17 @@ packages_for() {
 	fuzz) echo "clang libclang-rt-dev" ;;
 	tour) echo "redis-tools redis-server gnuplot-nox procps" ;;
 	valgrind) echo "valgrind" ;;
-	docs) echo "python3-cram redis-tools procps" ;;
+	debug) echo "gdb elfutils" ;;
+	docs) echo "python3-cram redis-tools procps gdb" ;;
 	*)
-		echo "deps.sh: unknown group '$1' (build test lint fuzz tour valgrind docs)" >&2
+		echo "deps.sh: unknown group '$1' (build test lint fuzz tour valgrind debug docs)" >&2
 		exit 2
 		;;
 	esac
 }
 
 if [ $# -eq 0 ]; then
-	echo "usage: scripts/deps.sh GROUP... (build test lint fuzz tour valgrind docs)" >&2
+	echo "usage: scripts/deps.sh GROUP... (build test lint fuzz tour valgrind debug docs)" >&2
 	exit 2
 fi
 

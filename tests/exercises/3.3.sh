@@ -27,8 +27,8 @@ check() {
 	sleep 0.5
 	ex_expect "ASan's report in the server's stderr" "heap-use-after-free (libuv writing data already freed)" \
 		"$(grep -o 'ERROR: AddressSanitizer: [a-z-]*' "$err" | head -n 1 || true)"
-	ex_expect "bytes of the GET reply the client received" \
-		"fewer than $((VALUE_BYTES + 1)) (the server stops at the report)" "$got"
+	ex_expect "bytes of the GET reply the client received (not judged)" \
+		"any: ASan checks a write's buffer once the write has sent it, and freed memory keeps its bytes" "$got"
 	if grep -q 'AddressSanitizer: heap-use-after-free' "$err"; then
 		grep -E -A 3 '^(READ of size|freed by thread)' "$err" | sed 's/^/  | /' | head -n 8
 		ex_pass "the data uv_write() was still sending had been freed: that is why it lives until write_cb()"

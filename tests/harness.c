@@ -216,8 +216,10 @@ int harness_main(int argc, char **argv, CU_SuiteInfo *suites)
     CU_basic_set_mode(CU_BRM_VERBOSE);
 
     int rc = run(suite_name, test_name);
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
-                      CU_get_number_of_tests_failed();
+    unsigned asserts_failed = CU_get_number_of_failures();
+    unsigned suites_failed = CU_get_number_of_suites_failed();
+    unsigned tests_failed = CU_get_number_of_tests_failed();
+    unsigned failed = asserts_failed + suites_failed + tests_failed;
     unsigned ran = CU_get_number_of_tests_run();
     if (rc != CUE_SUCCESS && rc != -1)
         fprintf(stderr, "harness: %s\n", CU_get_error_msg());
@@ -225,7 +227,10 @@ int harness_main(int argc, char **argv, CU_SuiteInfo *suites)
     free(harness_argv);
     free(hooks);
     if (rc != CUE_SUCCESS || failed > 0 || ran == 0) {
-        fprintf(stderr, "harness: FAILED (%u failure(s), %u test(s) run)\n", failed, ran);
+        fprintf(stderr,
+                "harness: FAILED (%u of %u test(s) failed, %u failed assertion(s), %u suite(s) "
+                "whose set-up or teardown failed)\n",
+                tests_failed, ran, asserts_failed, suites_failed);
         return 1;
     }
     return 0;

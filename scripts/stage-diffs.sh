@@ -228,13 +228,9 @@ check_quotes() {
 
 # ==== Every hunk explained ==================================================
 
-# The chapter that explains pair N-M.
+# The chapter that explains pair N-M is the one that builds stage M.
 chapter_of() {
-	case "$1" in
-	1-2) echo 2 ;;
-	2-3) echo 3 ;;
-	3-4) echo 4 ;;
-	esac
+	echo "${1#*-}"
 }
 
 # Files whose hunks chapter 5 may explain instead (see the top).

@@ -15,21 +15,19 @@ build() {
 	ex_make stage4
 }
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
 check() {
 	local fill saver t_start t0 t_ping t_save ping_ms save_end="$EX_TMP/save.end" pong
 	ex_start "$(ex_bin stage4)" --dbfile "$EX_TMP/dump.resp"
 	fill=$(seq "$KEYS" | awk '{ print "SET key:" $1 " " $1 }' |
 		timeout 30 redis-cli -p "$EX_PORT" --pipe | tail -n 1)
 	[ "$fill" = "errors: 0, replies: $KEYS" ] || ex_not_yet "filling the store failed: $fill"
-	t_start=$(now_ms)
-	(ex_cli SAVE >/dev/null && now_ms >"$save_end") &
+	t_start=$(ex_now_ms)
+	(ex_cli SAVE >/dev/null && ex_now_ms >"$save_end") &
 	saver=$!
 	sleep 0.05
-	t0=$(now_ms)
+	t0=$(ex_now_ms)
 	pong=$(ex_cli PING)
-	t_ping=$(now_ms)
+	t_ping=$(ex_now_ms)
 	wait "$saver"
 	t_save=$(cat "$save_end" 2>/dev/null || echo 0)
 	ping_ms=$((t_ping - t0))

@@ -21,11 +21,11 @@ check() {
 	local t0 t1 elapsed fsyncs
 	ex_start "$(ex_bin stage1)" --appendonly "$EX_TMP/s1.aof" --appendfsync always \
 		--appendfsync-delay-ms "$DELAY_MS"
-	t0=$(date +%s%N)
+	t0=$(ex_now_ms)
 	timeout 40 redis-benchmark -p "$EX_PORT" -c "$CLIENTS" -n "$SETS" -t set -q >"$EX_TMP/bench.out" 2>&1 ||
 		ex_not_yet "redis-benchmark failed: $(tr '\r' '\n' <"$EX_TMP/bench.out" | tail -n 2)"
-	t1=$(date +%s%N)
-	elapsed=$(((t1 - t0) / 1000000))
+	t1=$(ex_now_ms)
+	elapsed=$((t1 - t0))
 	fsyncs=$(ex_info aof_fsyncs)
 	ex_expect "$SETS SETs from $CLIENTS clients, each fsync $DELAY_MS ms slower" \
 		"at least $BOUND_MS ms (serialised: $SETS x $DELAY_MS = $((SETS * DELAY_MS)) ms; overlapping: about $((SETS / CLIENTS * DELAY_MS)) ms)" \

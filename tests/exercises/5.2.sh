@@ -20,10 +20,10 @@ check() {
 	local t0 t1 reply ms appended synced
 	ex_start "$(ex_bin stage4)" --appendonly "$EX_TMP/s4.aof" --appendfsync always \
 		--appendfsync-delay-ms "$DELAY_MS"
-	t0=$(date +%s%N)
+	t0=$(ex_now_ms)
 	reply=$(timeout 3 redis-cli -p "$EX_PORT" SET k v 2>&1)
-	t1=$(date +%s%N)
-	ms=$(((t1 - t0) / 1000000))
+	t1=$(ex_now_ms)
+	ms=$((t1 - t0))
 	appended=$(ex_info aof_appended_offset)
 	synced=$(ex_info aof_synced_offset)
 	ex_expect "SET k v, each fsync $DELAY_MS ms slower" "OK in less than $BOUND_MS ms" \

@@ -22,11 +22,11 @@ check() {
 	(timeout 5 redis-cli -p "$EX_PORT" SET k v >"$set_reply" 2>&1) &
 	writer=$!
 	sleep 0.1
-	t0=$(date +%s%N)
+	t0=$(ex_now_ms)
 	reply=$(timeout 5 redis-cli -p "$EX_PORT" GET k 2>&1)
-	t1=$(date +%s%N)
+	t1=$(ex_now_ms)
 	wait "$writer"
-	ms=$(((t1 - t0) / 1000000))
+	ms=$((t1 - t0))
 	ex_expect "the writer's SET k v" "OK" "$(cat "$set_reply")"
 	ex_expect "a bystander's GET k, 100 ms into the SET's $DELAY_MS ms fsync" \
 		"\"v\" after at least $BOUND_MS ms (held until the sync returns)" "${reply:-no reply} after $ms ms"

@@ -111,6 +111,9 @@ ex_info() {
 ex_rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/${1:-$EX_PID}/status"; }
 ex_vmsize_kib() { sed -n 's/^VmSize:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/${1:-$EX_PID}/status"; }
 
+# ex_now_ms: a timestamp in milliseconds, for timing a request.
+ex_now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
 # ex_expect WHAT EXPECTED SEEN: one line of the verdict.
 ex_expect() {
 	printf '  %s\n    expected: %s\n    seen:     %s\n' "$1" "$2" "$3"
